@@ -1,0 +1,200 @@
+"""Run configuration: ``key=value`` overrides on top of a preset, validated by pydantic.
+
+Keys:
+- ``critic=``, ``generator=``, ``constraint=``, ``loss=``, ``data=`` pick a component by name;
+- ``critic.norm=layer`` (any ``KIND.option``) sets an option of the chosen component;
+- ``train.steps=…`` and the other :class:`TrainConfig` fields set the training loop;
+- ``seed=``, ``out=`` (the run directory), ``preset=`` (from ``registry.toml``), ``resume=RUN_DIR``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+
+from ganzoo.components import Config
+from ganzoo.errors import ConfigError, did_you_mean, unknown
+from ganzoo.plugins import PluginHost, load_catalogue
+
+# The config key for each component kind a run picks.
+SLOTS = {"critic": "critic", "generator": "generator", "constraint": "constraint", "loss": "loss", "data": "dataset"}
+SCALARS = ("seed", "out", "preset", "resume")
+DEFAULT_PRESET = "default"
+
+
+class TrainConfig(Config):
+    steps: int = Field(1000, ge=1, description="generator steps to train for")
+    batch_size: int = Field(64, ge=1, description="real images per critic step")
+    n_critic: int = Field(5, ge=1, description="critic steps per generator step")
+    lr_g: float = Field(1e-4, gt=0, lt=1, description="generator Adam learning rate")
+    lr_d: float = Field(1e-4, gt=0, lt=1, description="critic Adam learning rate")
+    betas: tuple[float, float] = Field((0.0, 0.9), description="Adam betas, each in [0, 1)")
+    sample_every: int = Field(100, ge=0, description="write a sample grid every K generator steps (0: only at the end)")
+    checkpoint_every: int = Field(500, ge=0, description="checkpoint every K generator steps (0: only at the end)")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train; auto picks cuda when present")
+    progress: bool = Field(True, description="show a progress bar")
+
+    @field_validator("betas")
+    @classmethod
+    def _betas_in_range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not all(0.0 <= b < 1.0 for b in v):
+            raise ValueError("each beta must be in [0, 1), e.g. train.betas=0.5,0.999")
+        return v
+
+
+@dataclass
+class RunConfig:
+    """The resolved configuration of a run: chosen component names, their validated options, training."""
+
+    components: dict[str, tuple[str, Config]]  # slot -> (name, validated Config)
+    train: TrainConfig
+    seed: int = 0
+    out: str | None = None
+    preset: str = DEFAULT_PRESET
+    resume: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def name(self, slot: str) -> str:
+        return self.components[slot][0]
+
+    def options(self, slot: str) -> Config:
+        return self.components[slot][1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; also the form :func:`from_dict` reads back."""
+        out: dict[str, Any] = {}
+        for slot, (name, cfg) in self.components.items():
+            out[slot] = {"name": name, **cfg.model_dump(mode="json")}
+        out["train"] = self.train.model_dump(mode="json")
+        out.update(seed=self.seed, out=self.out, preset=self.preset)
+        return out
+
+
+def parse_value(raw: str) -> Any:
+    """CLI values stay strings for pydantic to coerce; ``a,b`` and ``[a, b]`` become lists."""
+    text = raw.strip()
+    if text.startswith("[") and text.endswith("]"):
+        inner = text[1:-1].strip()
+        return [p.strip() for p in inner.split(",")] if inner else []
+    if "," in text:
+        return [p.strip() for p in text.split(",")]
+    return text
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["a=1", "b.c=x"]`` -> ``{"a": "1", "b.c": "x"}``; a later key wins over an earlier one."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(
+                f"Cannot read the override '{item}': overrides have the form key=value, for example "
+                "critic=layernorm_cond, critic.norm=layer or train.steps=100."
+            )
+        out[key] = parse_value(value)
+    return out
+
+
+def preset_values(name: str) -> dict[str, Any]:
+    presets = load_catalogue().get("presets", {})
+    if name not in presets:
+        raise unknown("preset", name, presets)
+    return dict(presets[name].get("set", {}))
+
+
+def resolve(overrides: list[str] | dict[str, Any], host: PluginHost) -> RunConfig:
+    """Apply the preset, then the user's overrides, and validate everything."""
+    user = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides)
+    preset = str(user.pop("preset", DEFAULT_PRESET))
+    base = preset_values(preset)
+    # When the user picks a different component than the preset, the preset's options for the old
+    # component no longer apply.
+    for slot in SLOTS:
+        if slot in user and str(user[slot]) != str(base.get(slot)):
+            base = {k: v for k, v in base.items() if not k.startswith(slot + ".")}
+    merged = {**base, **user}
+
+    picks: dict[str, str] = {}
+    options: dict[str, dict[str, Any]] = {slot: {} for slot in [*SLOTS, "train"]}
+    scalars: dict[str, Any] = {}
+    for key, value in merged.items():
+        head, dot, rest = key.partition(".")
+        if head in SLOTS and not dot:
+            if not isinstance(value, str):
+                raise ConfigError(f"'{key}' picks a component by name, got {value!r}.")
+            picks[head] = value
+        elif head in options and dot and rest and "." not in rest:
+            options[head][rest] = value
+        elif head in SCALARS and not dot:
+            scalars[head] = value
+        else:
+            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "train.OPTION", *SCALARS]
+            hint = did_you_mean(head, [*SLOTS, "train", *SCALARS])
+            raise ConfigError(f"Unknown key '{key}'.{hint} Valid keys: {', '.join(valid)}.")
+
+    components: dict[str, tuple[str, Config]] = {}
+    for slot, kind in SLOTS.items():
+        name = picks.get(slot)
+        if name is None:
+            raise ConfigError(f"No {slot} chosen: preset '{preset}' sets none. Add {slot}=NAME.")
+        cls = host.get(kind, name)
+        components[slot] = (name, _validate_options(cls, slot, name, options[slot], host))
+    train = _validate_model(TrainConfig, "train", options["train"])
+
+    seed = scalars.get("seed", 0)
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise ConfigError(f"seed must be an integer, got {seed!r}.") from None
+    if not 0 <= seed < 2**63:
+        raise ConfigError(f"seed must be in [0, 2**63), got {seed}.")
+    out = scalars.get("out")
+    resume = scalars.get("resume")
+    for key, val in (("out", out), ("resume", resume)):
+        if val is not None and (not isinstance(val, str) or not val.strip()):
+            raise ConfigError(f"{key}= needs a directory path, got {val!r}.")
+    return RunConfig(components, train, seed=seed, out=out, preset=preset, resume=resume)
+
+
+def _validate_options(cls: type, slot: str, name: str, opts: dict[str, Any], host: PluginHost) -> Config:
+    cfg = _validate_model(cls.Config, slot, opts, owner=f"{slot} '{name}'")
+    for fname, finfo in cls.Config.model_fields.items():
+        ref_kind = (finfo.json_schema_extra or {}).get("ganzoo_kind") if isinstance(finfo.json_schema_extra, dict) else None
+        if ref_kind is None:
+            continue
+        value = getattr(cfg, fname)
+        entries = host.components(ref_kind)
+        if value not in entries:
+            raise unknown(f"{ref_kind} for {slot}.{fname}", value, entries)
+        roles = getattr(entries[value].cls, "roles", None)
+        if roles is not None and slot not in roles:
+            raise ConfigError(
+                f"The {ref_kind} '{value}' cannot be used in a {slot} ({slot}.{fname}={value}); it works in: "
+                f"{', '.join(sorted(roles))}. {ref_kind.capitalize()}s valid in a {slot}: "
+                f"{', '.join(sorted(n for n, e in entries.items() if slot in getattr(e.cls, 'roles', {slot})))}."
+            )
+    return cfg
+
+
+def _validate_model(model: type[Config], prefix: str, opts: dict[str, Any], owner: str | None = None) -> Any:
+    try:
+        return model(**opts)
+    except ValidationError as exc:
+        fields = list(model.model_fields)
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            key = f"{prefix}.{loc}" if loc else prefix
+            if err["type"] == "extra_forbidden":
+                hint = did_you_mean(str(err["loc"][0]), fields)
+                valid = ", ".join(f"{prefix}.{f}" for f in fields) or "(none)"
+                problems.append(f"Unknown option '{key}' for {owner or prefix}.{hint} Valid options: {valid}.")
+            else:
+                top = str(err["loc"][0]) if err["loc"] else ""
+                desc = model.model_fields[top].description if top in model.model_fields else None
+                got = err.get("input")
+                problems.append(f"Bad value for '{key}' ({got!r}): {err['msg']}." + (f" It is the {desc}." if desc else ""))
+        raise ConfigError(" ".join(problems)) from None

@@ -1,0 +1,41 @@
+"""User-facing errors: one readable paragraph, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class GanzooError(Exception):
+    """A mistake the user can fix. The CLI prints the message and exits with ``exit_code``."""
+
+    exit_code = 2
+
+
+class ConfigError(GanzooError):
+    """A bad key, name or value in the run configuration."""
+
+
+class PluginError(GanzooError):
+    """A plugin that could not be loaded or registered something invalid."""
+
+
+class DataError(GanzooError):
+    """A dataset that is missing or malformed."""
+
+
+class CheckpointError(GanzooError):
+    """A checkpoint that is missing, damaged or does not match the configuration."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``" Did you mean 'x'?"`` for the closest choice, or ``""`` when nothing is close."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def unknown(what: str, word: str, choices: Iterable[str]) -> ConfigError:
+    """The standard error for an unknown name: what was wrong, did-you-mean, the valid choices."""
+    choices = sorted(choices)
+    listed = ", ".join(choices) if choices else "(none registered)"
+    return ConfigError(f"Unknown {what} '{word}'.{did_you_mean(word, choices)} Valid choices: {listed}.")

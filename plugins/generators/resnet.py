@@ -1,0 +1,78 @@
+"""The seed generator: a linear map from noise to a (base, S/4, S/4) map, seven residual blocks.
+
+Quirks kept on purpose so the maths matches the seed notes: the label channel takes one of the
+``base`` channels (255 noise + 1 label at base 256), the second norm comes after the residual add,
+and two blocks end in dropout. At 28x28x1, 20 classes, z_dim 256 and base 256 it has exactly the
+seed's 6,557,661 parameters.
+"""
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+import ganzoo
+
+# (out-channel divisor of `base`, upsample x2 first, dropout at the end)
+LAYOUT = ((1, True, False), (1, False, True), (2, True, False), (4, False, False),
+          (8, False, True), (16, False, False), (32, False, False))
+
+
+class ResBlock(nn.Module):
+    def __init__(self, c_in, c_out, size, norm, upsample, dropout):
+        super().__init__()
+        self.upsample = upsample
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        self.norm1 = norm(c_out, size, size)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
+        self.norm2 = norm(c_out, size, size)
+        self.shortcut = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False) if c_in != c_out else nn.Identity()
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, x):
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")  # (N, C, 2H, 2W)
+        out = F.leaky_relu(self.norm1(self.conv1(x)))
+        out = self.conv2(out) + self.shortcut(x)
+        return self.dropout(F.leaky_relu(self.norm2(out)))
+
+
+class ResNetGenerator(ganzoo.Generator):
+    name = "resnet"
+    description = "the seed generator: linear -> 7 residual blocks (2 upsampling) -> conv -> tanh"
+    reference = "ganzoo seed notes; He et al. 2016 (residual blocks)"
+
+    class Config(ganzoo.Config):
+        z_dim: int = Field(256, ge=1, description="noise dimension")
+        base: int = Field(256, ge=32, le=2048, multiple_of=32, description="channels of the first block; later blocks halve down to base/32")
+        dropout: float = Field(0.25, ge=0, lt=1, description="dropout at the end of blocks 2 and 5 (seed: 0.25)")
+        norm: str = ganzoo.ComponentRef("normaliser", "batch", "norm layer in each block")
+        encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the generator")
+
+    def __init__(self, cfg, spec, parts):
+        super().__init__(cfg, spec, parts)
+        if spec.size % 4:
+            raise ganzoo.ConfigError(f"generator 'resnet' upsamples twice, so the image size must be a multiple of 4; the data has {spec.size}.")
+        self.start = spec.size // 4
+        self.encoder = parts["encoder"](self.start, self.start)
+        self.noise_channels = cfg.base - self.encoder.channels
+        self.project = nn.Linear(cfg.z_dim, self.noise_channels * self.start**2)
+        blocks: list[nn.Module] = [parts["norm"](cfg.base, self.start, self.start)]
+        c_in, size = cfg.base, self.start
+        for div, up, drop in LAYOUT:
+            size = size * 2 if up else size
+            blocks.append(ResBlock(c_in, cfg.base // div, size, parts["norm"], up, cfg.dropout if drop else 0.0))
+            c_in = cfg.base // div
+        blocks += [parts["norm"](c_in, size, size), nn.Conv2d(c_in, spec.channels, 3, padding=1), nn.Tanh()]
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        n, s = z.shape[0], self.start
+        h = self.project(z).view(n, self.noise_channels, s, s)  # (N, base - label channels, S/4, S/4)
+        h = torch.cat((self.encoder(labels), h), dim=1)  # (N, base, S/4, S/4)
+        return self.blocks(h)  # (N, C, S, S)
+
+
+@ganzoo.hookimpl
+def register_generators(register):
+    register(ResNetGenerator)
