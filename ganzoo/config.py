@@ -105,11 +105,14 @@ def preset_values(name: str) -> dict[str, Any]:
     return dict(presets[name].get("set", {}))
 
 
-def resolve(overrides: list[str] | dict[str, Any], host: PluginHost) -> RunConfig:
-    """Apply the preset, then the user's overrides, and validate everything."""
+def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset: bool = True) -> RunConfig:
+    """Apply the preset, then the user's overrides, and validate everything.
+
+    ``use_preset=False`` (used on resume) takes every value from ``overrides`` alone.
+    """
     user = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides)
     preset = str(user.pop("preset", DEFAULT_PRESET))
-    base = preset_values(preset)
+    base = preset_values(preset) if use_preset else {}
     # When the user picks a different component than the preset, the preset's options for the old
     # component no longer apply.
     for slot in SLOTS:
@@ -168,7 +171,7 @@ def _validate_options(cls: type, slot: str, name: str, opts: dict[str, Any], hos
         value = getattr(cfg, fname)
         entries = host.components(ref_kind)
         if value not in entries:
-            raise unknown(f"{ref_kind} for {slot}.{fname}", value, entries)
+            raise unknown(ref_kind, value, entries, where=f"{slot}.{fname}")
         roles = getattr(entries[value].cls, "roles", None)
         if roles is not None and slot not in roles:
             raise ConfigError(
@@ -196,5 +199,5 @@ def _validate_model(model: type[Config], prefix: str, opts: dict[str, Any], owne
                 top = str(err["loc"][0]) if err["loc"] else ""
                 desc = model.model_fields[top].description if top in model.model_fields else None
                 got = err.get("input")
-                problems.append(f"Bad value for '{key}' ({got!r}): {err['msg']}." + (f" It is the {desc}." if desc else ""))
+                problems.append(f"Bad value for '{key}' ({got!r}): {err['msg']}." + (f" ({key}: {desc}.)" if desc else ""))
         raise ConfigError(" ".join(problems)) from None

@@ -34,8 +34,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
-def unknown(what: str, word: str, choices: Iterable[str]) -> ConfigError:
+def unknown(what: str, word: str, choices: Iterable[str], where: str = "") -> ConfigError:
     """The standard error for an unknown name: what was wrong, did-you-mean, the valid choices."""
     choices = sorted(choices)
     listed = ", ".join(choices) if choices else "(none registered)"
-    return ConfigError(f"Unknown {what} '{word}'.{did_you_mean(word, choices)} Valid choices: {listed}.")
+    where = f" in {where}" if where else ""
+    return ConfigError(f"Unknown {what} '{word}'{where}.{did_you_mean(word, choices)} Valid choices: {listed}.")

@@ -1,0 +1,125 @@
+"""The run directory: config, metrics, sample grids, loss curve and checkpoints, laid out so it explains itself.
+
+    RUN_DIR/
+      config.json          resolved configuration, data sizes, parameter counts, plugin versions
+      metrics.jsonl        one JSON line per generator step
+      samples/step-N.png   sample grids: one row per class, one fixed noise vector per column
+      loss.png             loss curves
+      checkpoints/step-N/  weights.safetensors + state.json (the newest two)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+
+from ganzoo.checkpoint import write_json_atomic
+from ganzoo.errors import ConfigError
+
+METRIC_KEYS = ("loss_d", "wasserstein", "penalty", "loss_g")
+
+
+def default_name(critic: str, generator: str, constraint: str) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{critic}-{generator}-{constraint}"
+
+
+def prepare(path: Path, *, fresh: bool) -> Path:
+    """Create (or reopen) a run directory and prove it is writable, before any training starts."""
+    if fresh and (path / "config.json").exists():
+        raise ConfigError(f"out={path} already holds a run. Continue it with resume={path}, or choose another out=.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"Cannot write the run directory {path}: {exc.strerror or exc}. Choose a writable out=DIR.") from None
+    return path
+
+
+def write_config(path: Path, record: dict[str, Any]) -> None:
+    write_json_atomic(path / "config.json", record)
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    f = run_dir / "config.json"
+    if not f.is_file():
+        raise ConfigError(f"{run_dir} is not a ganzoo run directory: {f} is missing.")
+    try:
+        return json.loads(f.read_text())
+    except ValueError as exc:
+        raise ConfigError(f"{f} is not valid JSON ({exc}).") from None
+
+
+class MetricsLog:
+    """Appends one JSON line per step; on resume, drops lines past the checkpoint's step."""
+
+    def __init__(self, path: Path, resume_step: int | None = None):
+        self.path = path
+        if resume_step is not None and path.exists():
+            kept = [line for line in path.read_text().splitlines() if _step_of(line) is not None and _step_of(line) <= resume_step]
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text("".join(line + "\n" for line in kept))
+            os.replace(tmp, path)
+        self._f = open(path, "a")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._f.write(json.dumps(record) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _step_of(line: str) -> int | None:
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def save_grid(images: torch.Tensor, columns: int, path: Path) -> None:
+    """Save (N, C, H, W) images in [-1, 1] as a PNG grid with ``columns`` per row, atomically."""
+    from torchvision.utils import save_image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    save_image(images.float().cpu() * 0.5 + 0.5, str(tmp), nrow=columns, padding=2, pad_value=1.0)
+    os.replace(tmp, path)
+
+
+def plot_losses(records: Iterable[dict[str, Any]], path: Path) -> None:
+    """The loss curves of ``metrics.jsonl`` as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [r for r in records if "loss_d" in r]
+    if not records:
+        return
+    steps = [r["step"] for r in records]
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    for key in METRIC_KEYS:
+        ax.plot(steps, [r[key] for r in records], label=key, linewidth=1)
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("value")
+    ax.set_title("ganzoo training losses")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)

@@ -1,0 +1,30 @@
+import pytest
+
+from ganzoo.plugins import PluginHost
+
+# A configuration small enough to train a few steps in well under a second.
+TINY = [
+    "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3",
+    "critic.width=2", "generator.base=32", "generator.z_dim=8",
+    "train.batch_size=8", "train.n_critic=2", "train.progress=false",
+]
+
+
+@pytest.fixture(autouse=True)
+def _no_autoload(monkeypatch):
+    """Tests never see plugins that happen to be installed on the machine."""
+    monkeypatch.setenv("GANZOO_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+@pytest.fixture
+def host():
+    """A fresh plugin manager with the built-ins and no entry points."""
+    return PluginHost(entry_points=[])
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    def make(*extra, out="run"):
+        return [*TINY, f"out={tmp_path / out}", *extra]
+
+    return make
