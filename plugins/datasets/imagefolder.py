@@ -6,10 +6,8 @@ class folders, is an error that says what was found.
 """
 
 from pathlib import Path
-from typing import Literal
-
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 
 import ganzoo
 
@@ -21,7 +19,14 @@ class ImageFolder(ganzoo.Dataset):
     class Config(ganzoo.Config):
         root: str = Field(..., description="folder with one subfolder of images per class")
         size: int = Field(32, ge=4, le=1024, description="images are resized and centre-cropped to size x size")
-        channels: Literal[1, 3] = Field(3, description="1 for grayscale, 3 for RGB")
+        channels: int = Field(3, ge=1, le=3, description="1 for grayscale, 3 for RGB")
+
+        @field_validator("channels")
+        @classmethod
+        def _one_or_three(cls, v: int) -> int:
+            if v not in (1, 3):
+                raise ValueError("channels must be 1 (grayscale) or 3 (RGB)")
+            return v
 
     def load(self):
         from PIL import Image, UnidentifiedImageError
