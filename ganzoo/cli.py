@@ -89,6 +89,80 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ganzoo.evaluate import evaluate_run
+
+    if args.n < 2:
+        raise GanzooError(f"--n must be at least 2, got {args.n}.")
+    result = evaluate_run(Path(args.run_dir), _host(), n=args.n, seed=args.seed)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    table = Table(title=f"quality of {args.run_dir} ({result['checkpoint']}, n={result['n']})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("reference", justify="right")
+    table.add_row("class consistency", f"{result['class_acc']:.3f}", f"1/K = {1 / max(1, _num_classes(args.run_dir)):.3f}")
+    table.add_row("intra-class diversity (mean / min)", f"{result['diversity']:.2f} / {result['diversity_min']:.2f}", "1.0 = real")
+    table.add_row("Fréchet distance", f"{result['fd']:.3f}", f"floor {result['fd_floor']:.3f} (x{result['fd_ratio']:.1f})")
+    table.add_row("KID", f"{result['kid']:.5f}", f"floor {result['kid_floor']:.5f}")
+    table.add_row("evaluator held-out accuracy", f"{result['evaluator_acc']:.3f}", "")
+    Console().print(table)
+    return 0
+
+
+def _num_classes(run_dir: str) -> int:
+    from ganzoo.rundir import read_config
+
+    return int(read_config(Path(run_dir)).get("data", {}).get("num_classes", 1))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ganzoo.compare import markdown, table_rows
+
+    header, rows = table_rows([Path(d) for d in args.run_dirs])
+    if args.markdown:
+        print(markdown(header, rows))
+        return 0
+    table = Table(title="ganzoo compare")
+    for col in header:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ganzoo.compare import markdown, table_rows
+    from ganzoo.evaluate import evaluate_run
+    from ganzoo.run import start
+    from ganzoo.sweep import sweep
+
+    host = _host()
+    err = Console(stderr=True)
+    root, finished, refused = sweep(
+        args.items, host,
+        train=lambda overrides: start(overrides, host),
+        evaluate=None if args.no_eval else (lambda run_dir: evaluate_run(run_dir, host, n=args.n)),
+        log=err.print,
+    )
+    if finished:
+        header, rows = table_rows(finished)
+        if args.markdown:
+            print(markdown(header, rows))
+        else:
+            table = Table(title=f"sweep {root}")
+            for col in header:
+                table.add_column(col, overflow="fold")
+            for row in rows:
+                table.add_row(*row)
+            Console().print(table)
+    for name, reason in refused.items():
+        err.print(f"[yellow]refused[/] {name}: {reason}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ganzoo", description="A plugin-based GAN model zoo: mix parts by name and measure what helps.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -117,6 +191,25 @@ def parser() -> argparse.ArgumentParser:
     sm.add_argument("--grid", metavar="FILE.png", help="also write a grid: one row per class")
     sm.add_argument("--seed", type=int, default=0)
     sm.set_defaults(func=cmd_sample)
+
+    ev = sub.add_parser("eval", help="score a run's latest checkpoint: Fréchet distance, KID, class consistency, diversity")
+    ev.add_argument("run_dir")
+    ev.add_argument("--n", type=int, default=1000, help="generated (and real) images to score")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_eval)
+
+    cp = sub.add_parser("compare", help="runs side by side: config differences, quality, steps/s, wall time")
+    cp.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    cp.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    cp.set_defaults(func=cmd_compare)
+
+    sw = sub.add_parser("sweep", help="run every combination (key=a,b ...) with the same budget and seed, then compare")
+    sw.add_argument("items", nargs="+", metavar="key=a,b")
+    sw.add_argument("--n", type=int, default=1000, help="images per evaluation")
+    sw.add_argument("--no-eval", action="store_true", help="skip the evaluation of each run")
+    sw.add_argument("--markdown", action="store_true")
+    sw.set_defaults(func=cmd_sweep)
     return p
 
 

@@ -33,6 +33,8 @@ class TrainConfig(Config):
     betas: tuple[float, float] = Field((0.0, 0.9), description="Adam betas, each in [0, 1)")
     sample_every: int = Field(100, ge=0, description="write a sample grid every K generator steps (0: only at the end)")
     checkpoint_every: int = Field(500, ge=0, description="checkpoint every K generator steps (0: only at the end)")
+    eval_every: int = Field(0, ge=0, description="score quality every K generator steps (0: never during training)")
+    eval_n: int = Field(500, ge=10, description="generated images per evaluation during training")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train; auto picks cuda when present")
     progress: bool = Field(True, description="show a progress bar")
 

@@ -123,3 +123,35 @@ def plot_losses(records: Iterable[dict[str, Any]], path: Path) -> None:
     fig.savefig(tmp)
     plt.close(fig)
     os.replace(tmp, path)
+
+
+def plot_quality(records: Iterable[dict[str, Any]], path: Path) -> None:
+    """Quality curves (class consistency, diversity, Fréchet distance over its floor) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    evals = [(r["step"], r["eval"]) for r in records if "eval" in r]
+    if not evals:
+        return
+    steps = [s for s, _ in evals]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    left.plot(steps, [e["class_acc"] for _, e in evals], marker="o", label="class consistency")
+    left.plot(steps, [e["diversity"] for _, e in evals], marker="o", label="intra-class diversity")
+    left.axhline(1.0, color="grey", linewidth=0.5)
+    left.set_ylim(0, 1.2)
+    left.set_xlabel("generator step")
+    left.legend(loc="best")
+    right.plot(steps, [e["fd_ratio"] for _, e in evals], marker="o", color="C3")
+    right.set_yscale("log")
+    right.set_xlabel("generator step")
+    right.set_ylabel("Fréchet distance / real-vs-real floor")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.suptitle("ganzoo quality (offline evaluator)")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)

@@ -204,10 +204,28 @@ class Trainer:
                     if last or (t.sample_every and self.step % t.sample_every == 0):
                         self.sample_grid()
                         rundir.plot_losses(rundir.read_metrics(log.path), self.run_dir / "loss.png")
+                    if t.eval_every and (last or self.step % t.eval_every == 0):
+                        self.evaluate(log)
                     if last or (t.checkpoint_every and self.step % t.checkpoint_every == 0):
                         self.save_checkpoint()
         finally:
             log.close()
+
+    def evaluate(self, log: rundir.MetricsLog) -> dict[str, Any]:
+        """Score quality now; append it to metrics.jsonl and redraw quality.png."""
+        from ganzoo.evaluate import COLLAPSE, TrainingEval
+
+        if not hasattr(self, "_eval"):
+            self._eval = TrainingEval(self.data, self.cfg.train.eval_n, self.cfg.seed)
+        result = self._eval(self.generator)
+        log.write({"step": self.step, "eval": result})
+        rundir.plot_quality(rundir.read_metrics(log.path), self.run_dir / "quality.png")
+        if result["diversity"] < COLLAPSE:
+            self.console.print(
+                f"[yellow]warning:[/] intra-class diversity collapsed to {result['diversity']:.2f} of the real data's "
+                f"at step {self.step} (mode collapse); class consistency {result['class_acc']:.2f}."
+            )
+        return result
 
     def total_time(self) -> float:
         """Training seconds so far, across resumes."""
