@@ -181,7 +181,8 @@ class PluginHost:
                     _staged.append(Entry(_kind, _validate(cls, _kind, _provider), cls, _provider))
 
                 try:
-                    impl.function(**{arg: register for arg in impl.argnames})
+                    offered = self._hook_arguments(register)
+                    impl.function(**{arg: offered[arg] for arg in impl.argnames if arg in offered})
                 except Exception as exc:
                     msg = f"Plugin '{provider}' failed in {HOOKS[kind]}: {type(exc).__name__}: {exc}"
                     if provider in self._third_party:
@@ -199,6 +200,11 @@ class PluginHost:
                     found[kind][entry.name] = entry
         self._components = found
         return found
+
+    def _hook_arguments(self, register: Any) -> dict[str, Any]:
+        """What the registry hooks are called with. A plugin may accept any subset (as pluggy allows),
+        so adding an argument here later never breaks an existing plugin."""
+        return {"register": register}
 
     def components(self, kind: str) -> dict[str, Entry]:
         if kind not in KINDS:

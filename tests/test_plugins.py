@@ -186,3 +186,23 @@ def test_every_hook_is_a_registry_hook_with_one_register_argument(host):
     assert specs == set(HOOKS.values())
     for name in specs:
         assert list(inspect.signature(getattr(hookspecs, name)).parameters) == ["register"]
+
+
+def test_plugin_keeps_working_when_a_hook_gains_an_argument(monkeypatch):
+    """A later ganzoo may pass more arguments; implementations taking a subset keep working (pluggy)."""
+    from ganzoo import hookspecs, plugins
+
+    future = types.ModuleType("future_hookspecs")
+    for name in plugins.HOOKS.values():
+        setattr(future, name, getattr(hookspecs, name))
+
+    @hookspecs.hookspec
+    def register_critics(register, context):
+        """The same hook with an argument added."""
+
+    future.register_critics = register_critics
+    monkeypatch.setattr(plugins, "hookspecs", future)
+    monkeypatch.setattr(PluginHost, "_hook_arguments", lambda self, register: {"register": register, "context": "new"})
+    host = PluginHost(entry_points=[], builtins=False)
+    host.register(Throwaway(), name="written-against-the-old-hook")
+    assert host.get("critic", "tiny_test_critic") is TinyCritic
