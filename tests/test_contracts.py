@@ -84,3 +84,37 @@ def test_every_builtin_has_a_description_and_a_reference():
         for name, entry in HOST.components(kind).items():
             assert entry.provider in builtin
             assert entry.description and entry.reference, f"{kind} '{name}' needs a description and a reference"
+
+
+def test_the_kit_works_through_its_pytest_fixture(ganzoo_host):
+    """ganzoo.testing loaded as a pytest plugin (tests/conftest.py) gives a ready host."""
+    assert "gp" in ganzoo_host.components("constraint")
+    check_constraint(ganzoo_host, "gp", options={"weight": 1.0})
+
+
+def test_a_broken_critic_fails_the_contract_with_a_clear_message():
+    import ganzoo
+    import torch
+
+    class Coupled(ganzoo.Critic):
+        """Claims nothing about batches, but centres each score on the batch mean."""
+
+        name = "coupled_test_critic"
+
+        def __init__(self, cfg, spec, parts):
+            super().__init__(cfg, spec, parts)
+            self.lin = torch.nn.Linear(spec.channels * spec.size**2, 1)
+
+        def forward(self, x, labels):
+            s = self.lin(x.flatten(1)).squeeze(1)
+            return s - s.mean()
+
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_critics(self, register):
+            register(Coupled)
+
+    host = PluginHost(entry_points=[], env={})
+    host.register(Plugin(), name="coupled-plugin")
+    with pytest.raises(AssertionError, match="depends on the rest of the batch"):
+        check_critic(host, "coupled_test_critic")

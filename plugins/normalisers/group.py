@@ -39,7 +39,7 @@ class GroupNormaliser(ganzoo.Normaliser):
         if g != self.cfg.groups and (channels, g) not in self._warned:
             self._warned.add((channels, g))
             warnings.warn(
-                f"group norm: {self.cfg.groups} groups do not divide a {channels}-channel layer; it uses {g} "
+                f"group norm: {channels} channels cannot be split into {self.cfg.groups} groups; this layer uses {g} "
                 f"group(s) of {channels // g} channel(s). Set NETWORK.norm.groups to a divisor of the channel counts to silence this.",
                 UserWarning,
                 stacklevel=2,
