@@ -16,15 +16,18 @@ from ganzoo.components import (
     Encoder,
     Generator,
     ImageData,
+    LabelledSequential,
     Loss,
     Normaliser,
     Parts,
     assert_shape,
+    call_with_labels,
+    has_reparametrised_weights,
     is_batch_coupled,
 )
 from ganzoo.errors import ConfigError, DataError, GanzooError
 from ganzoo.hookspecs import hookimpl
-from ganzoo.penalties import input_gradient_norms, interpolate, lazy_scale
+from ganzoo.penalties import Penalty, PenaltyConfig, input_gradient_norms, input_gradients, interpolate, lazy_scale
 
 __all__ = [
     "ComponentRef",
@@ -39,13 +42,19 @@ __all__ = [
     "GanzooError",
     "Generator",
     "ImageData",
+    "LabelledSequential",
     "Loss",
     "Normaliser",
     "Parts",
+    "Penalty",
+    "PenaltyConfig",
     "__version__",
     "assert_shape",
+    "call_with_labels",
+    "has_reparametrised_weights",
     "hookimpl",
     "input_gradient_norms",
+    "input_gradients",
     "interpolate",
     "is_batch_coupled",
     "lazy_scale",

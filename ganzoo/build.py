@@ -7,7 +7,7 @@ from functools import partial
 
 import torch
 
-from ganzoo.components import Constraint, Critic, DataSpec, Generator, ImageData, Loss, Parts
+from ganzoo.components import Constraint, Critic, DataSpec, Generator, ImageData, Loss, Normaliser, Parts
 from ganzoo.config import RunConfig
 from ganzoo.errors import ConfigError
 from ganzoo.plugins import PluginHost
@@ -30,25 +30,39 @@ def load_data(cfg: RunConfig, host: PluginHost) -> ImageData:
     return data
 
 
-def network(host: PluginHost, kind: str, name: str, options, spec: DataSpec) -> torch.nn.Module:
-    """Build a critic or generator, handing it factories for the norm and encoder its config names."""
+def network(host: PluginHost, kind: str, name: str, options, spec: DataSpec, subparts: dict | None = None) -> torch.nn.Module:
+    """Build a critic or generator, handing it the normaliser and encoder factories its config names.
+
+    ``subparts`` maps a field (``norm``) to the validated Config of the component it picks; a field
+    missing from it gets that component's defaults. An encoder in ``cbn`` mode makes every
+    normaliser of the network conditional (:meth:`ganzoo.Encoder.conditional`).
+    """
     cls = host.get(kind, name)
-    factories = {}
+    subparts = subparts or {}
+    factories: dict = {}
+    encoders = []
     for field_name, info in cls.Config.model_fields.items():
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         ref_kind = extra.get("ganzoo_kind")
+        if ref_kind not in ("normaliser", "encoder"):
+            continue
+        sub_cls = host.get(ref_kind, getattr(options, field_name))
+        sub_cfg = subparts.get(field_name) or sub_cls.Config()
         if ref_kind == "normaliser":
-            norm_cls = host.get("normaliser", getattr(options, field_name))
-            factories[field_name] = norm_cls(norm_cls.Config())
-        elif ref_kind == "encoder":
-            enc_cls = host.get("encoder", getattr(options, field_name))
-            factories[field_name] = partial(enc_cls, enc_cls.Config(), spec.num_classes)
+            factories[field_name] = sub_cls(sub_cfg)
+        else:
+            factories[field_name] = partial(sub_cls, sub_cfg, spec.num_classes)
+            encoders.append((sub_cls, sub_cfg))
+    for enc_cls, enc_cfg in encoders:
+        for field_name, factory in list(factories.items()):
+            if isinstance(factory, Normaliser):
+                factories[field_name] = enc_cls.conditional(enc_cfg, spec.num_classes, factory)
     return cls(options, spec, Parts(factories))
 
 
 def build_models(cfg: RunConfig, spec: DataSpec, host: PluginHost) -> Models:
-    critic = network(host, "critic", *cfg.components["critic"], spec)
-    generator = network(host, "generator", *cfg.components["generator"], spec)
+    critic = network(host, "critic", *cfg.components["critic"], spec, cfg.subparts.get("critic"))
+    generator = network(host, "generator", *cfg.components["generator"], spec, cfg.subparts.get("generator"))
     c_name, c_opts = cfg.components["constraint"]
     constraint = host.get("constraint", c_name)(c_opts)
     constraint.check(critic)

@@ -44,6 +44,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    if args.combinations:
+        return list_combinations(args.json)
     kind, pattern = None, "*"
     words = [w for w in (args.kind, args.pattern) if w is not None]
     if words and words[0] in KIND_ALIASES:
@@ -64,6 +66,40 @@ def cmd_list(args: argparse.Namespace) -> int:
     Console().print(table)
     if not entries:
         Console(stderr=True).print(f"no component matches {pattern!r}")
+    return 0
+
+
+def list_combinations(as_json: bool) -> int:
+    """Print the allowed-combination matrices of :mod:`ganzoo.compat`, with each refusal's reason."""
+    from ganzoo.compat import matrices
+
+    found = matrices(_host())
+    if as_json:
+        print(json.dumps([m.to_json() for m in found], indent=2))
+        return 0
+    console = Console()
+    for m in found:
+        reasons: dict[str, int] = {}
+        for reason in m.refused.values():
+            reasons.setdefault(reason, len(reasons) + 1)
+        table = Table(title=m.title, caption="yes: allowed; no (n): refused, see reason n; -: the network has no such option")
+        table.add_column("")
+        for col in m.cols:
+            table.add_column(col, justify="center")
+        for r in m.rows:
+            cells = []
+            for c in m.cols:
+                if (r, c) in m.absent:
+                    cells.append("-")
+                elif (r, c) in m.refused:
+                    cells.append(f"[red]no ({reasons[m.refused[(r, c)]]})[/]")
+                else:
+                    cells.append("[green]yes[/]")
+            table.add_row(r, *cells)
+        console.print(table)
+        for reason, n in reasons.items():
+            console.print(f"  ({n}) {reason}", soft_wrap=True, highlight=False)
+        console.print()
     return 0
 
 
@@ -178,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     ls.add_argument("kind", nargs="?", help=f"one of {', '.join(KINDS)} (or a pattern)")
     ls.add_argument("pattern", nargs="?", help="shell-style pattern, e.g. 'layer*'")
     ls.add_argument("--json", action="store_true")
+    ls.add_argument("--combinations", action="store_true", help="show which components may be used together, and why not where refused")
     ls.set_defaults(func=cmd_list)
 
     pl = sub.add_parser("plugins", help="list loaded plugins and their versions")

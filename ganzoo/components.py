@@ -68,20 +68,29 @@ class Component:
 class Parts:
     """Factories for the sub-components a network's config names (``norm=``, ``encoder=``).
 
-    ``parts["norm"](channels, height, width)`` returns a norm layer and
-    ``parts["encoder"](height, width)`` a label encoder module.
+    ``parts["norm"]`` is a :class:`Normaliser`: ``parts["norm"](channels, height, width)`` returns a
+    norm layer and ``parts["norm"].wrap(layer)`` returns a conv or linear layer with the
+    normaliser's weight reparametrisation (spectral normalisation), or the layer itself.
+    ``parts["encoder"](height, width, features=D)`` returns a label :class:`Encoder`.
     """
 
-    factories: dict[str, Callable[..., nn.Module]]
+    factories: dict[str, Any]
 
-    def __getitem__(self, key: str) -> Callable[..., nn.Module]:
+    def __getitem__(self, key: str) -> Any:
         return self.factories[key]
 
 
 class Critic(nn.Module, Component):
-    """Scores images given labels: ``forward(x (N, C, H, W), labels (N,)) -> (N,)``."""
+    """Scores images given labels: ``forward(x (N, C, H, W), labels (N,)) -> (N,)``.
+
+    A critic that takes an ``encoder=`` works with every encoder allowed in a critic when it
+    concatenates ``self.encoder(labels)`` to its input (``channels`` maps, possibly none) and adds
+    ``self.encoder.projection(features, labels)`` to its score (zero unless the encoder projects).
+    ``feature_maps`` means the same as for :class:`Generator`.
+    """
 
     kind = "critic"
+    feature_maps: ClassVar[bool] = True
 
     def __init__(self, cfg: Config, spec: DataSpec, parts: Parts):
         super().__init__()
@@ -89,9 +98,17 @@ class Critic(nn.Module, Component):
 
 
 class Generator(nn.Module, Component):
-    """Maps noise and labels to images: ``forward(z (N, z_dim), labels (N,)) -> (N, C, H, W)`` in [-1, 1]."""
+    """Maps noise and labels to images: ``forward(z (N, z_dim), labels (N,)) -> (N, C, H, W)`` in [-1, 1].
+
+    A generator that takes an ``encoder=`` concatenates ``self.encoder(labels)`` to a feature map
+    and calls its norm layers through :func:`call_with_labels` (or a :class:`LabelledSequential`),
+    so that conditional norm layers (``encoder=cbn``) see the labels.
+    ``feature_maps = False`` says its norm layers see 1x1 maps (an MLP), which refuses normalisers
+    that need spatial positions (instance norm).
+    """
 
     kind = "generator"
+    feature_maps: ClassVar[bool] = True
 
     def __init__(self, cfg: Config, spec: DataSpec, parts: Parts):
         super().__init__()
@@ -103,35 +120,70 @@ class Generator(nn.Module, Component):
 
 
 class Normaliser(Component):
-    """Builds a norm layer for a feature map of shape (channels, height, width).
+    """Builds a norm layer for a feature map of shape (channels, height, width), and may
+    reparametrise the weights of conv and linear layers (``wrap``).
 
-    Set ``batch_coupled = True`` when the layer mixes samples of a batch (BatchNorm): per-sample
-    gradient penalties refuse critics that contain such layers.
+    Class flags the compatibility rules (:mod:`ganzoo.compat`) read:
+
+    - ``batch_coupled``: the layer mixes the samples of a batch (BatchNorm), so per-sample
+      gradient penalties refuse critics that use it;
+    - ``reparametrises_weights``: ``wrap`` rescales each weight (spectral normalisation), so weight
+      clipping, which rewrites the raw weights, is refused;
+    - ``needs_spatial``: the layer normalises over spatial positions (instance norm), so networks
+      whose norm layers see 1x1 maps refuse it.
     """
 
     kind = "normaliser"
     batch_coupled: ClassVar[bool] = False
+    reparametrises_weights: ClassVar[bool] = False
+    needs_spatial: ClassVar[bool] = False
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
 
-    def __call__(self, channels: int, height: int, width: int) -> nn.Module:
+    def __call__(self, channels: int, height: int, width: int, affine: bool = True) -> nn.Module:
+        """A norm layer for (N, channels, height, width) maps; ``affine=False`` drops its own gain
+        and bias (conditional norms supply them from the labels)."""
         raise NotImplementedError
+
+    def wrap(self, layer: nn.Module) -> nn.Module:
+        """Every conv and linear layer of a network passes through here; identity by default."""
+        return layer
 
 
 class Encoder(nn.Module, Component):
-    """Turns labels into ``channels`` extra feature maps: ``forward(labels (N,)) -> (N, channels, H, W)``.
+    """How class labels enter a network. ``mode`` says which way:
 
+    - ``"channel"``: ``forward(labels (N,)) -> (N, channels, H, W)`` extra feature maps;
+    - ``"projection"`` (critics): ``projection(features (N, D), labels) -> (N,)`` is added to the
+      critic's score, and ``forward`` returns an empty (N, 0, H, W) map;
+    - ``"cbn"`` (generators): :meth:`conditional` turns the generator's normaliser into one whose
+      layers take their gain and bias from the labels; ``forward`` returns an empty map.
+
+    Every encoder answers all three calls, so a network never branches on ``mode``.
     ``roles`` names the networks it may be used in ("critic", "generator").
     """
 
     kind = "encoder"
+    mode: ClassVar[str] = "channel"
     roles: ClassVar[frozenset[str]] = frozenset({"critic", "generator"})
     channels: int = 0
 
-    def __init__(self, cfg: Config, num_classes: int, height: int, width: int):
+    def __init__(self, cfg: Config, num_classes: int, height: int, width: int, features: int = 0):
         super().__init__()
-        self.cfg, self.num_classes, self.height, self.width = cfg, num_classes, height, width
+        self.cfg, self.num_classes, self.height, self.width, self.features = cfg, num_classes, height, width, features
+
+    def forward(self, labels: torch.Tensor) -> torch.Tensor:
+        return labels.new_zeros((labels.shape[0], 0, self.height, self.width), dtype=torch.float32)  # (N, 0, H, W)
+
+    def projection(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The label's term in a critic's score for its (N, D) feature vector; zero by default."""
+        return features.new_zeros(features.shape[0])  # (N,)
+
+    @classmethod
+    def conditional(cls, cfg: Config, num_classes: int, normaliser: "Normaliser") -> "Normaliser":
+        """The normaliser a generator's norm layers come from; unchanged unless ``mode == "cbn"``."""
+        return normaliser
 
 
 class Constraint(Component):
@@ -143,21 +195,20 @@ class Constraint(Component):
 
     kind = "constraint"
     per_sample: ClassVar[bool] = False  # True: refuses critics with batch-coupled layers
+    acts_on_weights: ClassVar[bool] = False  # True: rewrites weights, refuses reparametrised ones (spectral)
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
 
     def check(self, critic: Critic) -> None:
-        """Raise :class:`ganzoo.errors.ConfigError` when this critic cannot be used with the constraint."""
-        from ganzoo.errors import ConfigError
+        """Raise :class:`ganzoo.errors.ConfigError` when this critic cannot be used with the constraint.
 
-        if self.per_sample and is_batch_coupled(critic):
-            raise ConfigError(
-                f"Constraint '{self.name}' penalises each sample's gradient on its own, but critic "
-                f"'{critic.name}' contains a batch-coupled layer (BatchNorm), so each score depends on "
-                "the other samples in the batch and the penalty is not what it claims to be. Use a "
-                "per-sample norm (critic.norm=layer, for example) or constraint=clip."
-            )
+        The default applies the module-level rules of :func:`ganzoo.compat.check_built`, which also
+        catch a critic that hard-codes BatchNorm or spectral normalisation.
+        """
+        from ganzoo.compat import check_built
+
+        check_built(critic, self)
 
     def penalty(
         self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, step: int
@@ -212,6 +263,29 @@ def is_batch_coupled(module: nn.Module) -> bool:
         isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "batch_coupled", False)
         for m in module.modules()
     )
+
+
+def has_reparametrised_weights(module: nn.Module) -> bool:
+    """True when any layer's weight is computed by a parametrisation (spectral normalisation)."""
+    from torch.nn.utils import parametrize
+
+    return any(parametrize.is_parametrized(m) for m in module.modules())
+
+
+def call_with_labels(layer: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``layer(x, labels)`` for layers that take labels (``takes_labels = True``), else ``layer(x)``."""
+    return layer(x, labels) if getattr(layer, "takes_labels", False) else layer(x)
+
+
+class LabelledSequential(nn.Sequential):
+    """An ``nn.Sequential`` whose ``forward(x, labels)`` hands the labels to every child that takes them."""
+
+    takes_labels = True
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        for layer in self:
+            x = call_with_labels(layer, x, labels)
+        return x
 
 
 def assert_shape(t: torch.Tensor, shape: tuple[int | None, ...], what: str) -> None:

@@ -3,6 +3,8 @@
 Keys:
 - ``critic=``, ``generator=``, ``constraint=``, ``loss=``, ``data=`` pick a component by name;
 - ``critic.norm=layer`` (any ``KIND.option``) sets an option of the chosen component;
+- ``critic.norm.groups=8`` (``KIND.FIELD.option``) sets an option of a component that a network
+  option picks (its normaliser or encoder);
 - ``train.steps=…`` and the other :class:`TrainConfig` fields set the training loop;
 - ``seed=``, ``out=`` (the run directory), ``preset=`` (from ``registry.toml``), ``resume=RUN_DIR``.
 """
@@ -37,6 +39,7 @@ class TrainConfig(Config):
     eval_n: int = Field(500, ge=10, description="generated images per evaluation during training")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train; auto picks cuda when present")
     progress: bool = Field(True, description="show a progress bar")
+    ema: float = Field(0.0, ge=0.0, lt=1.0, description="decay of an exponential moving average of the generator weights used for samples (0: off; e.g. 0.999)")
 
     @field_validator("betas")
     @classmethod
@@ -52,6 +55,7 @@ class RunConfig:
 
     components: dict[str, tuple[str, Config]]  # slot -> (name, validated Config)
     train: TrainConfig
+    subparts: dict[str, dict[str, Config]] = field(default_factory=dict)  # slot -> ref field -> its component's Config
     seed: int = 0
     out: str | None = None
     preset: str = DEFAULT_PRESET
@@ -69,6 +73,8 @@ class RunConfig:
         out: dict[str, Any] = {}
         for slot, (name, cfg) in self.components.items():
             out[slot] = {"name": name, **cfg.model_dump(mode="json")}
+            for fname, sub in self.subparts.get(slot, {}).items():
+                out[slot].update({f"{fname}.{k}": v for k, v in sub.model_dump(mode="json").items()})
         out["train"] = self.train.model_dump(mode="json")
         out.update(seed=self.seed, out=self.out, preset=self.preset)
         return out
@@ -116,37 +122,43 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
     preset = str(user.pop("preset", DEFAULT_PRESET))
     base = preset_values(preset) if use_preset else {}
     # When the user picks a different component than the preset, the preset's options for the old
-    # component no longer apply.
-    for slot in SLOTS:
-        if slot in user and str(user[slot]) != str(base.get(slot)):
-            base = {k: v for k, v in base.items() if not k.startswith(slot + ".")}
+    # component no longer apply; the same for a sub-component (a new critic.norm drops critic.norm.*).
+    for key in [k for k in user if k in SLOTS or (k.count(".") == 1 and k.partition(".")[0] in SLOTS)]:
+        if str(user[key]) != str(base.get(key)):
+            base = {k: v for k, v in base.items() if not k.startswith(key + ".")}
     merged = {**base, **user}
 
     picks: dict[str, str] = {}
     options: dict[str, dict[str, Any]] = {slot: {} for slot in [*SLOTS, "train"]}
+    nested: dict[str, dict[str, dict[str, Any]]] = {slot: {} for slot in SLOTS}
     scalars: dict[str, Any] = {}
     for key, value in merged.items():
         head, dot, rest = key.partition(".")
+        fname, dot2, sub = rest.partition(".")
         if head in SLOTS and not dot:
             if not isinstance(value, str):
                 raise ConfigError(f"'{key}' picks a component by name, got {value!r}.")
             picks[head] = value
         elif head in options and dot and rest and "." not in rest:
             options[head][rest] = value
+        elif head in SLOTS and fname and dot2 and sub and "." not in sub:
+            nested[head].setdefault(fname, {})[sub] = value
         elif head in SCALARS and not dot:
             scalars[head] = value
         else:
-            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "train.OPTION", *SCALARS]
+            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "critic.norm.OPTION (and other sub-components)", "train.OPTION", *SCALARS]
             hint = did_you_mean(head, [*SLOTS, "train", *SCALARS])
             raise ConfigError(f"Unknown key '{key}'.{hint} Valid keys: {', '.join(valid)}.")
 
     components: dict[str, tuple[str, Config]] = {}
+    subparts: dict[str, dict[str, Config]] = {}
     for slot, kind in SLOTS.items():
         name = picks.get(slot)
         if name is None:
             raise ConfigError(f"No {slot} chosen: preset '{preset}' sets none. Add {slot}=NAME.")
         cls = host.get(kind, name)
         components[slot] = (name, _validate_options(cls, slot, name, options[slot], host))
+        subparts[slot] = _validate_subparts(cls, slot, name, components[slot][1], nested[slot], host)
     train = _validate_model(TrainConfig, "train", options["train"])
 
     seed = scalars.get("seed", 0)
@@ -161,27 +173,48 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
     for key, val in (("out", out), ("resume", resume)):
         if val is not None and (not isinstance(val, str) or not val.strip()):
             raise ConfigError(f"{key}= needs a directory path, got {val!r}.")
-    return RunConfig(components, train, seed=seed, out=out, preset=preset, resume=resume)
+    cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume)
+    from ganzoo.compat import check
+
+    check(cfg, host)  # combinations that cannot work are refused here, before anything is built
+    return cfg
+
+
+def _ref_kind(finfo: Any) -> str | None:
+    extra = finfo.json_schema_extra
+    return extra.get("ganzoo_kind") if isinstance(extra, dict) else None
 
 
 def _validate_options(cls: type, slot: str, name: str, opts: dict[str, Any], host: PluginHost) -> Config:
     cfg = _validate_model(cls.Config, slot, opts, owner=f"{slot} '{name}'")
     for fname, finfo in cls.Config.model_fields.items():
-        ref_kind = (finfo.json_schema_extra or {}).get("ganzoo_kind") if isinstance(finfo.json_schema_extra, dict) else None
+        ref_kind = _ref_kind(finfo)
         if ref_kind is None:
             continue
         value = getattr(cfg, fname)
         entries = host.components(ref_kind)
         if value not in entries:
             raise unknown(ref_kind, value, entries, where=f"{slot}.{fname}")
-        roles = getattr(entries[value].cls, "roles", None)
-        if roles is not None and slot not in roles:
-            raise ConfigError(
-                f"The {ref_kind} '{value}' cannot be used in a {slot} ({slot}.{fname}={value}); it works in: "
-                f"{', '.join(sorted(roles))}. {ref_kind.capitalize()}s valid in a {slot}: "
-                f"{', '.join(sorted(n for n, e in entries.items() if slot in getattr(e.cls, 'roles', {slot})))}."
-            )
     return cfg
+
+
+def _validate_subparts(cls: type, slot: str, name: str, cfg: Config, nested: dict[str, dict[str, Any]], host: PluginHost) -> dict[str, Config]:
+    """Validate ``slot.FIELD.option`` values against the Config of the component FIELD picks."""
+    refs = {f: k for f, info in cls.Config.model_fields.items() if (k := _ref_kind(info)) is not None}
+    for fname in nested:
+        if fname not in refs:
+            first = next(iter(nested[fname]))
+            valid = ", ".join(f"{slot}.{f}.OPTION" for f in refs) or "(none: this component picks no sub-components)"
+            raise ConfigError(
+                f"Unknown key '{slot}.{fname}.{first}': only options that pick a component take options of "
+                f"their own, and {slot} '{name}' has no such option '{fname}'.{did_you_mean(fname, refs)} Valid: {valid}."
+            )
+    out: dict[str, Config] = {}
+    for fname, ref_kind in refs.items():
+        sub_name = getattr(cfg, fname)
+        sub_cls = host.get(ref_kind, sub_name)
+        out[fname] = _validate_model(sub_cls.Config, f"{slot}.{fname}", nested.get(fname, {}), owner=f"{ref_kind} '{sub_name}'")
+    return out
 
 
 def _validate_model(model: type[Config], prefix: str, opts: dict[str, Any], owner: str | None = None) -> Any:

@@ -31,12 +31,14 @@ def register_generators(register: Register) -> None:
 
 @hookspec
 def register_normalisers(register: Register) -> None:
-    """Register :class:`ganzoo.Normaliser` subclasses: the norm layer a network inserts (batch, layer…)."""
+    """Register :class:`ganzoo.Normaliser` subclasses: the norm layer a network inserts (batch, layer…)
+    and, through ``wrap``, any reparametrisation of its conv and linear weights (spectral)."""
 
 
 @hookspec
 def register_encoders(register: Register) -> None:
-    """Register :class:`ganzoo.Encoder` subclasses: how class labels enter a critic or generator."""
+    """Register :class:`ganzoo.Encoder` subclasses: how class labels enter a critic or generator
+    (extra channels, a projection term in the critic, or conditional norm layers in the generator)."""
 
 
 @hookspec

@@ -1,8 +1,18 @@
-"""Shared maths for gradient penalties, for built-in and third-party constraints alike."""
+"""Shared maths for gradient penalties, for built-in and third-party constraints alike.
+
+:class:`Penalty` is the base of every penalty constraint: it runs the penalty on every
+``interval``-th critic step, scaled by ``interval`` (lazy regularisation, StyleGAN2), so the
+penalty's average over steps is the same as applying it every step.
+"""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
+from pydantic import Field
+
+from ganzoo.components import Config, Constraint
 
 
 def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -11,14 +21,41 @@ def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return alpha * real.detach() + (1.0 - alpha) * fake.detach()  # (N, C, H, W)
 
 
-def input_gradient_norms(critic, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Per-sample L2 norms of d critic(x_i) / d x_i, with a graph so the norms can be trained on."""
+def input_gradients(critic, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """d critic(x_i) / d x_i for each sample, shaped like ``x``, with a graph so a penalty can be trained on."""
     x = x.detach().requires_grad_(True)
     scores = critic(x, labels)  # (N,)
     (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
-    return grad.flatten(1).norm(2, dim=1)  # (N,)
+    return grad  # (N, C, H, W)
+
+
+def input_gradient_norms(critic, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-sample L2 norms of d critic(x_i) / d x_i, with a graph so the norms can be trained on."""
+    return input_gradients(critic, x, labels).flatten(1).norm(2, dim=1)  # (N,)
 
 
 def lazy_scale(step: int, interval: int) -> int:
     """Lazy regularisation: the penalty runs on every ``interval``-th critic step, scaled by ``interval``."""
     return interval if step % interval == 0 else 0
+
+
+class PenaltyConfig(Config):
+    weight: float = Field(10.0, ge=0, description="penalty weight (lambda)")
+    interval: int = Field(1, ge=1, description="apply every k critic steps, scaled by k (lazy regularisation)")
+
+
+class Penalty(Constraint):
+    """A gradient penalty added to the critic loss. Subclasses implement :meth:`term`, the unscaled
+    penalty of one batch; this class applies lazy regularisation (``cfg.interval``)."""
+
+    per_sample: ClassVar[bool] = True
+    Config = PenaltyConfig
+
+    def term(self, critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def penalty(self, critic, real, fake, labels, step):
+        scale = lazy_scale(step, self.cfg.interval)
+        if scale == 0:
+            return None
+        return scale * self.term(critic, real, fake, labels)

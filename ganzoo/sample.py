@@ -18,12 +18,13 @@ from ganzoo.run import flatten
 
 
 def load_generator(run_dir: Path, host: PluginHost) -> tuple[Generator, DataSpec, Path]:
-    """Rebuild the generator from the names in the checkpoint header and load its weights."""
+    """Rebuild the generator from the names in the checkpoint header and load its weights
+    (the moving-average weights when the run kept them, ``train.ema > 0``)."""
     path, (tensors, _state, header), _skipped = checkpoint.latest(run_dir / "checkpoints")
     cfg = resolve(flatten(header["config"]), host, use_preset=False)
     spec = DataSpec(**header["data"])
-    generator = network(host, "generator", *cfg.components["generator"], spec)
-    prefix = "generator/"
+    generator = network(host, "generator", *cfg.components["generator"], spec, cfg.subparts.get("generator"))
+    prefix = "generator_ema/" if any(k.startswith("generator_ema/") for k in tensors) else "generator/"
     generator.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
     return generator.eval(), spec, path
 

@@ -21,6 +21,7 @@ from ganzoo import checkpoint, rundir
 from ganzoo.build import Models, build_models, count_params, load_data
 from ganzoo.components import ImageData
 from ganzoo.config import RunConfig
+from ganzoo.ema import EMA
 from ganzoo.plugins import PluginHost
 
 GRID_COLUMNS = 8
@@ -78,6 +79,7 @@ class Trainer:
         t = cfg.train
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=t.lr_d, betas=t.betas)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=t.lr_g, betas=t.betas)
+        self.ema = EMA(self.generator, t.ema) if t.ema > 0 else None  # sampled from when enabled
         self.batches = Batches(self.data, t.batch_size, self.device, cfg.seed)
         rows = min(self.spec.num_classes, GRID_MAX_ROWS)
         g = torch.Generator().manual_seed(cfg.seed + 1)
@@ -118,15 +120,18 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(inputs=list(self.generator.parameters()))  # no gradients for the critic
         self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self.generator, self.step)
         return loss.detach()
 
     # -- outputs ---------------------------------------------------------------------------
     @torch.no_grad()
     def sample_grid(self) -> Path:
-        was_training = self.generator.training
-        self.generator.eval()
-        images = self.generator(self.fixed_z.to(self.device), self.fixed_labels.to(self.device))
-        self.generator.train(was_training)
+        generator = self.ema.module if self.ema is not None else self.generator
+        was_training = generator.training
+        generator.eval()
+        images = generator(self.fixed_z.to(self.device), self.fixed_labels.to(self.device))
+        generator.train(was_training)
         path = self.run_dir / "samples" / f"step-{self.step:08d}.png"
         rundir.save_grid(images, GRID_COLUMNS, path)
         return path
@@ -141,7 +146,7 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         tensors: dict[str, torch.Tensor] = {}
-        for prefix, module in (("critic", self.critic), ("generator", self.generator)):
+        for prefix, module in self._modules():
             tensors.update({f"{prefix}/{k}": v for k, v in module.state_dict().items()})
         groups = {}
         for prefix, opt in (("opt_d", self.opt_d), ("opt_g", self.opt_g)):
@@ -156,8 +161,13 @@ class Trainer:
         state = {"critic_steps": self.critic_steps, "data_pos": self.batches.pos, "elapsed": self.total_time(), "optimizers": groups, "rng": rng}
         return checkpoint.save(self.run_dir / "checkpoints", self.step, tensors, state, self.header())
 
+    def _modules(self) -> list[tuple[str, torch.nn.Module]]:
+        """Checkpoint key prefixes and the modules they hold (``generator_ema`` when EMA is on)."""
+        out = [("critic", self.critic), ("generator", self.generator)]
+        return out + ([("generator_ema", self.ema.module)] if self.ema is not None else [])
+
     def load_state(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
-        for prefix, module in (("critic", self.critic), ("generator", self.generator)):
+        for prefix, module in self._modules():
             module.load_state_dict({k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + "/")})
         for prefix, opt in (("opt_d", self.opt_d), ("opt_g", self.opt_g)):
             per_param: dict[int, dict[str, torch.Tensor]] = {}

@@ -2,6 +2,8 @@ import pytest
 
 from ganzoo.plugins import PluginHost
 
+pytest_plugins = ["ganzoo.testing"]  # the fixtures a plugin author's test suite gets (ganzoo_host)
+
 # A configuration small enough to train a few steps in well under a second.
 TINY = [
     "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3",

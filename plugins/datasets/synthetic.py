@@ -9,6 +9,7 @@ import ganzoo
 class Synthetic(ganzoo.Dataset):
     name = "synthetic"
     description = "random tensors: one fixed pattern per class plus noise, any size (tests, benchmarks)"
+    reference = "ganzoo test data (no paper)"
 
     class Config(ganzoo.Config):
         num_classes: int = Field(10, ge=1, le=10000, description="number of classes")

@@ -19,22 +19,24 @@ LAYOUT = ((1, True, False), (1, False, True), (2, True, False), (4, False, False
 
 
 class ResBlock(nn.Module):
+    takes_labels = True  # its norm layers may be conditional (encoder=cbn)
+
     def __init__(self, c_in, c_out, size, norm, upsample, dropout):
         super().__init__()
         self.upsample = upsample
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        self.conv1 = norm.wrap(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False))
         self.norm1 = norm(c_out, size, size)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
+        self.conv2 = norm.wrap(nn.Conv2d(c_out, c_out, 3, padding=1, bias=False))
         self.norm2 = norm(c_out, size, size)
-        self.shortcut = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False) if c_in != c_out else nn.Identity()
+        self.shortcut = norm.wrap(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)) if c_in != c_out else nn.Identity()
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
-    def forward(self, x):
+    def forward(self, x, labels):
         if self.upsample:
             x = F.interpolate(x, scale_factor=2, mode="nearest")  # (N, C, 2H, 2W)
-        out = F.leaky_relu(self.norm1(self.conv1(x)))
+        out = F.leaky_relu(ganzoo.call_with_labels(self.norm1, self.conv1(x), labels))
         out = self.conv2(out) + self.shortcut(x)
-        return self.dropout(F.leaky_relu(self.norm2(out)))
+        return self.dropout(F.leaky_relu(ganzoo.call_with_labels(self.norm2, out, labels)))
 
 
 class ResNetGenerator(ganzoo.Generator):
@@ -54,23 +56,29 @@ class ResNetGenerator(ganzoo.Generator):
         if spec.size % 4:
             raise ganzoo.ConfigError(f"generator 'resnet' upsamples twice, so the image size must be a multiple of 4; the data has {spec.size}.")
         self.start = spec.size // 4
+        norm = parts["norm"]
         self.encoder = parts["encoder"](self.start, self.start)
         self.noise_channels = cfg.base - self.encoder.channels
-        self.project = nn.Linear(cfg.z_dim, self.noise_channels * self.start**2)
-        blocks: list[nn.Module] = [parts["norm"](cfg.base, self.start, self.start)]
+        if self.noise_channels < 1:
+            raise ganzoo.ConfigError(
+                f"generator 'resnet': the encoder adds {self.encoder.channels} label channels, which leaves no room "
+                f"in generator.base={cfg.base} channels for the noise. Raise generator.base above {self.encoder.channels}."
+            )
+        self.project = norm.wrap(nn.Linear(cfg.z_dim, self.noise_channels * self.start**2))
+        blocks: list[nn.Module] = [norm(cfg.base, self.start, self.start)]
         c_in, size = cfg.base, self.start
         for div, up, drop in LAYOUT:
             size = size * 2 if up else size
-            blocks.append(ResBlock(c_in, cfg.base // div, size, parts["norm"], up, cfg.dropout if drop else 0.0))
+            blocks.append(ResBlock(c_in, cfg.base // div, size, norm, up, cfg.dropout if drop else 0.0))
             c_in = cfg.base // div
-        blocks += [parts["norm"](c_in, size, size), nn.Conv2d(c_in, spec.channels, 3, padding=1), nn.Tanh()]
-        self.blocks = nn.Sequential(*blocks)
+        blocks += [norm(c_in, size, size), norm.wrap(nn.Conv2d(c_in, spec.channels, 3, padding=1)), nn.Tanh()]
+        self.blocks = ganzoo.LabelledSequential(*blocks)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         n, s = z.shape[0], self.start
         h = self.project(z).view(n, self.noise_channels, s, s)  # (N, base - label channels, S/4, S/4)
         h = torch.cat((self.encoder(labels), h), dim=1)  # (N, base, S/4, S/4)
-        return self.blocks(h)  # (N, C, S, S)
+        return self.blocks(h, labels)  # (N, C, S, S)
 
 
 @ganzoo.hookimpl

@@ -11,8 +11,8 @@ class BatchNormaliser(ganzoo.Normaliser):
     reference = "Ioffe & Szegedy 2015, arXiv 1502.03167"
     batch_coupled = True
 
-    def __call__(self, channels: int, height: int, width: int) -> nn.Module:
-        return nn.BatchNorm2d(channels)
+    def __call__(self, channels: int, height: int, width: int, affine: bool = True) -> nn.Module:
+        return nn.BatchNorm2d(channels, affine=affine)
 
 
 @ganzoo.hookimpl

@@ -10,8 +10,8 @@ class LayerNormaliser(ganzoo.Normaliser):
     description = "LayerNorm over each sample's whole (C, H, W) feature map, elementwise affine"
     reference = "Ba et al. 2016, arXiv 1607.06450"
 
-    def __call__(self, channels: int, height: int, width: int) -> nn.Module:
-        return nn.LayerNorm([channels, height, width])
+    def __call__(self, channels: int, height: int, width: int, affine: bool = True) -> nn.Module:
+        return nn.LayerNorm([channels, height, width], elementwise_affine=affine)
 
 
 @ganzoo.hookimpl

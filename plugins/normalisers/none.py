@@ -8,8 +8,9 @@ import ganzoo
 class NoNormaliser(ganzoo.Normaliser):
     name = "none"
     description = "no normalisation (identity)"
+    reference = "baseline (no paper)"
 
-    def __call__(self, channels: int, height: int, width: int) -> nn.Module:
+    def __call__(self, channels: int, height: int, width: int, affine: bool = True) -> nn.Module:
         return nn.Identity()
 
 

@@ -1,0 +1,118 @@
+"""Combinations that cannot work are refused before training, with the reason, and listed."""
+
+import json
+
+import pytest
+import torch
+
+from ganzoo import compat
+from ganzoo.build import build_models
+from ganzoo.cli import main
+from ganzoo.components import DataSpec
+from ganzoo.config import resolve
+from ganzoo.errors import ConfigError
+from ganzoo.run import start
+
+SYNTH = ["data=synthetic", "data.size=8"]
+
+
+@pytest.mark.parametrize(
+    "overrides,fragments",
+    [
+        (["critic.norm=spectral", "constraint=clip"], ["constraint=clip rewrites the critic's raw weights", "critic.norm=spectral", "constraint=none"]),
+        (["critic.encoder=cbn"], ["encoder 'cbn' cannot be used in a critic", "works in: generator", "Encoders valid in a critic: embed_channel, none, onehot_channel, projection"]),
+        (["generator.encoder=projection"], ["encoder 'projection' cannot be used in a generator", "works in: critic", "Encoders valid in a generator: cbn, embed_channel, none, onehot_channel"]),
+        (["generator=mlp", "generator.norm=instance"], ["generator=mlp applies its norm layers to 1x1", "generator.norm=batch, group, layer, none or spectral"]),
+        (["critic.norm=batch", "constraint=r1"], ["batch-coupled", "constraint=clip or none"]),
+    ],
+)
+def test_refused_before_anything_is_built_with_the_reason(host, overrides, fragments):
+    with pytest.raises(ConfigError) as err:
+        resolve([*SYNTH, *overrides], host)
+    for fragment in fragments:
+        assert fragment in str(err.value)
+    assert "ganzoo list --combinations" in str(err.value)
+
+
+def test_every_reason_is_given_at_once(host):
+    with pytest.raises(ConfigError) as err:
+        resolve([*SYNTH, "critic.norm=batch", "constraint=gp", "critic.encoder=cbn"], host)
+    assert "batch-coupled" in str(err.value) and "encoder 'cbn'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["critic.norm=spectral", "constraint=none"],
+        ["critic.norm=spectral", "constraint=gp"],
+        ["critic.norm=batch", "constraint=clip"],
+        ["critic.norm=batch", "constraint=none"],
+        ["critic.encoder=projection", "generator.encoder=cbn"],
+        ["generator=mlp", "generator.norm=layer"],
+        ["generator.norm=spectral", "constraint=clip"],  # spectral in the generator does not touch the clip
+    ],
+)
+def test_allowed_combinations_resolve(host, overrides):
+    resolve([*SYNTH, *overrides], host)
+
+
+def test_the_cli_refuses_with_exit_2_and_writes_nothing(tmp_path, capsys):
+    assert main(["run", *SYNTH, "critic.norm=spectral", "constraint=clip", f"out={tmp_path / 'r'}"]) == 2
+    assert "spectral" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_critic_that_hard_codes_spectral_norm_is_refused_by_clip_when_built(host):
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    cfg = resolve([*SYNTH, "critic.width=2", "constraint=clip"], host)
+    models = build_models(cfg, DataSpec(1, 8, 10), host)
+    models.critic.head = spectral_norm(models.critic.head)
+    with pytest.raises(ConfigError, match="reparametrises its weights"):
+        models.constraint.check(models.critic)
+
+
+def test_list_combinations_shows_every_component_and_each_refusal(capsys, host):
+    assert main(["list", "--combinations", "--json"]) == 0
+    tables = {m["title"].split(" ")[0]: m["allowed"] for m in json.loads(capsys.readouterr().out)}
+    norm_constraint = tables["critic.norm"]
+    assert set(norm_constraint) == set(host.components("normaliser"))
+    assert set(norm_constraint["layer"]) == set(host.components("constraint"))
+    assert norm_constraint["batch"]["clip"] is True and norm_constraint["layer"]["gp"] is True
+    assert "batch-coupled" in norm_constraint["batch"]["gp"]
+    assert "rewrites the critic's raw weights" in norm_constraint["spectral"]["clip"]
+    encoders = tables["critic/generator.encoder"]
+    assert encoders["projection"]["critic=dcgan"] is True and "cannot be used in a generator" in encoders["projection"]["generator=dcgan"]
+    assert encoders["cbn"]["generator=mlp"] is True and "cannot be used in a critic" in encoders["cbn"]["critic=resnet"]
+    assert "1x1" in tables["critic/generator.norm"]["instance"]["generator=mlp"]
+    assert main(["list", "--combinations"]) == 0
+    out = capsys.readouterr().out
+    assert "no (1)" in out and "(1) " in out
+
+
+def test_rules_read_class_flags_so_third_party_components_are_covered(host):
+    class Coupled(host.get("normaliser", "layer")):
+        name = "coupled"
+        batch_coupled = True
+
+    problems = compat.problems({"critic.norm": Coupled, "constraint": host.get("constraint", "lp")}, host)
+    assert len(problems) == 1 and problems[0].keys == ("critic.norm", "constraint")
+    assert compat.problems({"critic.norm": Coupled, "constraint": host.get("constraint", "clip")}, host) == []
+
+
+def test_cbn_makes_only_the_generators_norm_layers_conditional(host):
+    from ganzoo_plugins.encoders.cbn import ConditionalNorm
+
+    cfg = resolve([*SYNTH, "critic.width=2", "generator=dcgan", "generator.base=4", "generator.encoder=cbn"], host)
+    models = build_models(cfg, DataSpec(1, 8, 3), host)
+    conditional = [m for m in models.generator.modules() if isinstance(m, ConditionalNorm)]
+    assert len(conditional) == 2  # after the projection and after the one upsampling block (8 = 4 * 2)
+    assert all(isinstance(m.inner, torch.nn.BatchNorm2d) and not m.inner.affine for m in conditional)
+    assert not any(isinstance(m, ConditionalNorm) for m in models.critic.modules())
+    z, labels = torch.randn(4, 128), torch.tensor([0, 1, 2, 0])
+    with torch.no_grad():
+        conditional[0].gain.weight[1].fill_(3.0)  # class 1's gain on the first norm layer
+        models.generator.eval()
+        a = models.generator(z, labels)
+        b = models.generator(z, torch.tensor([0, 2, 2, 0]))
+    assert torch.equal(a[[0, 2, 3]], b[[0, 2, 3]]) and not torch.equal(a[1], b[1])
