@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
+from ganzoo import compat
 from ganzoo.components import Config
 from ganzoo.errors import ConfigError, did_you_mean, unknown
 from ganzoo.plugins import PluginHost, load_catalogue
@@ -146,7 +147,7 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
         elif head in SCALARS and not dot:
             scalars[head] = value
         else:
-            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "critic.norm.OPTION (and other sub-components)", "train.OPTION", *SCALARS]
+            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "KIND.FIELD.OPTION (e.g. critic.norm.groups)", "train.OPTION", *SCALARS]
             hint = did_you_mean(head, [*SLOTS, "train", *SCALARS])
             raise ConfigError(f"Unknown key '{key}'.{hint} Valid keys: {', '.join(valid)}.")
 
@@ -174,9 +175,7 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
         if val is not None and (not isinstance(val, str) or not val.strip()):
             raise ConfigError(f"{key}= needs a directory path, got {val!r}.")
     cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume)
-    from ganzoo.compat import check
-
-    check(cfg, host)  # combinations that cannot work are refused here, before anything is built
+    compat.check(cfg, host)  # combinations that cannot work are refused here, before anything is built
     return cfg
 
 

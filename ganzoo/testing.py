@@ -162,7 +162,8 @@ def check_critic(
 
     - ``(N, C, S, S), (N,) -> (N,)`` finite scores, also at batch size 1;
     - without a batch-coupled layer, each score depends only on its own sample, and the
-      gradient-penalty double backward reaches every weight with finite values;
+      gradient-penalty double backward reaches every weight with finite values (with one, a
+      plain backward does);
     - the scores depend on the labels exactly when the encoder conditions;
     - a safetensors save/load round trip gives the same scores.
     """
@@ -190,6 +191,12 @@ def check_critic(
                 assert p.grad is not None, f"{what}: the gradient penalty does not reach weight '{n}' (double backward)"
                 assert torch.isfinite(p.grad).all(), f"{what}: non-finite penalty gradient in '{n}'"
             assert any(p.grad.abs().sum() > 0 for _, p in weights), f"{what}: the gradient penalty has zero gradient"
+        else:  # no per-sample penalty is allowed with it: a plain backward must reach every weight
+            critic.zero_grad(set_to_none=True)
+            critic(x, labels).mean().backward()
+            for n, p in critic.named_parameters():
+                if p.dim() >= 2:
+                    assert p.grad is not None and torch.isfinite(p.grad).all(), f"{what}: no finite gradient for weight '{n}'"
         _check_conditioning(what, critic, x, labels, num_classes)
         fresh = _build(host, "critic", name, spec, norm, encoder, options, seed=1)
         safetensors_round_trip(critic, fresh, x, labels)

@@ -55,6 +55,7 @@ def test_switching_component_drops_the_presets_options_for_it(host):
         (["critic.norm=group", "critic.norm.grups=4"], ["Unknown option 'critic.norm.grups'", "Did you mean 'groups'"]),
         (["critic.norm=group", "critic.norm.groups=0"], ["critic.norm.groups", "greater than or equal to 1"]),
         (["critic.nrom.groups=4"], ["critic.nrom.groups", "Did you mean 'norm'", "critic.norm.OPTION"]),
+        (["critic.norm.x.y=1"], ["KIND.FIELD.OPTION"]),
         (["critic.width.x=1"], ["critic.width.x", "only options that pick a component"]),
     ],
 )
