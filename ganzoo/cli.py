@@ -199,6 +199,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new_plugin(args: argparse.Namespace) -> int:
+    from ganzoo.scaffold import write
+
+    target = write(args.name, Path(args.dir))
+    Console(stderr=True).print(f"wrote {target}\nnext: pip install -e {target} && ganzoo plugins && python -m pytest {target}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ganzoo", description="A plugin-based GAN model zoo: mix parts by name and measure what helps.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -247,6 +255,11 @@ def parser() -> argparse.ArgumentParser:
     sw.add_argument("--no-eval", action="store_true", help="skip the evaluation of each run")
     sw.add_argument("--markdown", action="store_true")
     sw.set_defaults(func=cmd_sweep)
+
+    np_ = sub.add_parser("new-plugin", help="write a ready-to-install plugin package skeleton")
+    np_.add_argument("name", help="the plugin's name, e.g. my_critic")
+    np_.add_argument("--dir", default=".", help="parent folder for the new package (default: here)")
+    np_.set_defaults(func=cmd_new_plugin)
     return p
 
 

@@ -56,19 +56,21 @@ class {cls}(ganzoo.Critic):
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)
-        self.encoder = parts["encoder"](spec.size, spec.size)
+        norm = parts["norm"]
+        self.encoder = parts["encoder"](spec.size, spec.size, features=2 * cfg.width)
         c, size, layers = spec.channels + self.encoder.channels, spec.size, []
         for mult in (1, 2):
             out = cfg.width * mult
             size = (size + 1) // 2
-            layers += [nn.Conv2d(c, out, 3, stride=2, padding=1), parts["norm"](out, size, size), nn.LeakyReLU(0.2)]
+            layers += [norm.wrap(nn.Conv2d(c, out, 3, stride=2, padding=1)), norm(out, size, size), nn.LeakyReLU(0.2)]
             c = out
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1))
-        self.head = nn.Linear(c, 1)
+        self.head = norm.wrap(nn.Linear(c, 1))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = torch.cat((x, self.encoder(labels)), dim=1)  # (N, C + label channels, H, W)
-        return self.head(self.features(h).flatten(1)).squeeze(1)  # (N,)
+        f = self.features(h).flatten(1)  # (N, 2 * width)
+        return self.head(f).squeeze(1) + self.encoder.projection(f, labels)  # (N,)
 
 
 @ganzoo.hookimpl
@@ -76,9 +78,19 @@ def register_critics(register):
     register({cls})
 '''
 
-TEST = '''"""Runs ganzoo's contract checks on this plugin's components."""
+TEST = '''"""ganzoo's contract checks on this plugin's components (shapes, NaN, double backward,
+safetensors round trip, config validation), through the installed entry point."""
 
-import ganzoo_testkit_imports  # noqa: F401  (replaced below)
+from ganzoo.testing import check_plugin
+
+
+def test_the_plugin_is_found_through_its_entry_point(ganzoo_host):
+    assert "{name}" in {{p.name for p in ganzoo_host.plugins()}}
+
+
+def test_contracts(ganzoo_host):
+    checked = check_plugin(ganzoo_host, "{name}")
+    assert any(c.startswith("critic {name}") for c in checked)
 '''
 
 README = '''# ganzoo-{dist}
@@ -109,17 +121,18 @@ def names(raw: str) -> dict[str, str]:
     }
 
 
-def files(raw: str, test_template: str) -> dict[str, str]:
+def files(raw: str, test_template: str = TEST) -> dict[str, str]:
     n = names(raw)
     return {
         "pyproject.toml": PYPROJECT.format(**n),
         "README.md": README.format(**n),
         f"{n['module']}/__init__.py": MODULE.format(**n),
         "tests/test_plugin.py": test_template.format(**n),
+        "conftest.py": 'pytest_plugins = ["ganzoo.testing"]  # ganzoo\'s test kit: the ganzoo_host fixture\n',
     }
 
 
-def write(raw: str, parent: Path, test_template: str) -> Path:
+def write(raw: str, parent: Path, test_template: str = TEST) -> Path:
     """Write the skeleton into ``parent/ganzoo-DIST`` atomically (a temporary folder, then a rename)."""
     n = names(raw)
     target = parent / f"ganzoo-{n['dist']}"

@@ -33,6 +33,7 @@ from ganzoo import compat
 from ganzoo.build import network
 from ganzoo.components import DataSpec, Encoder, Normaliser, call_with_labels, has_reparametrised_weights
 from ganzoo.penalties import input_gradient_norms
+from ganzoo.plugin_checks import check_config, check_dataset, check_plugin
 from ganzoo.plugins import PluginHost
 
 # Small values for common size options; a Config's own bounds (ge, multiple_of) win.
@@ -41,12 +42,15 @@ TINY = {"width": 2, "base": 2, "z_dim": 4, "depth": 1}
 __all__ = [
     "TINY",
     "TinyCritic",
+    "check_config",
     "check_constraint",
     "check_critic",
+    "check_dataset",
     "check_encoder",
     "check_generator",
     "check_loss",
     "check_normaliser",
+    "check_plugin",
     "network_cases",
     "safetensors_round_trip",
     "tiny_options",

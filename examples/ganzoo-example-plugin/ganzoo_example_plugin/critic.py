@@ -18,10 +18,14 @@ class MLPCritic(ganzoo.Critic):
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)
-        self.encoder = parts["encoder"](spec.size, spec.size)
+        # features= tells a projection encoder the width of the vector it is projected onto.
+        self.encoder = parts["encoder"](spec.size, spec.size, features=cfg.hidden)
         inputs = (spec.channels + self.encoder.channels) * spec.size**2
-        self.net = nn.Sequential(nn.Linear(inputs, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, 1))
+        self.body = nn.Sequential(nn.Linear(inputs, cfg.hidden), nn.LeakyReLU(0.2))
+        self.head = nn.Linear(cfg.hidden, 1)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = torch.cat((x, self.encoder(labels)), dim=1)  # (N, C + label channels, H, W)
-        return self.net(h.flatten(1)).squeeze(1)  # (N,)
+        f = self.body(h.flatten(1))  # (N, hidden)
+        # A channel encoder's projection term is 0; a projection encoder adds <embed(y), f>.
+        return self.head(f).squeeze(1) + self.encoder.projection(f, labels)  # (N,)

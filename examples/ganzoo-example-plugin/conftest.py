@@ -1,0 +1,1 @@
+pytest_plugins = ["ganzoo.testing"]  # ganzoo's test kit: the ganzoo_host fixture
