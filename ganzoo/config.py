@@ -4,7 +4,8 @@ Keys:
 - ``critic=``, ``generator=``, ``constraint=``, ``loss=``, ``data=`` pick a component by name;
 - ``critic.norm=layer`` (any ``KIND.option``) sets an option of the chosen component;
 - ``train.steps=…`` and the other :class:`TrainConfig` fields set the training loop;
-- ``seed=``, ``out=`` (the run directory), ``preset=`` (from ``registry.toml``), ``resume=RUN_DIR``.
+- ``seed=``, ``out=`` (the run directory), ``preset=`` (from ``registry.toml``), ``resume=RUN_DIR``;
+- ``resume.allow=a,b`` names the keys a resumed run may change (checked in :mod:`ganzoo.run`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class TrainConfig(Config):
     checkpoint_every: int = Field(500, ge=0, description="checkpoint every K generator steps (0: only at the end)")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train; auto picks cuda when present")
     progress: bool = Field(True, description="show a progress bar")
+    max_retries: int = Field(3, ge=0, le=1000, description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops")
 
     @field_validator("betas")
     @classmethod
@@ -133,8 +135,11 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
             options[head][rest] = value
         elif head in SCALARS and not dot:
             scalars[head] = value
+        elif key == "resume.allow":
+            if "resume" not in merged:
+                raise ConfigError("resume.allow= lists the keys a resumed run may change, so it only applies together with resume=RUN_DIR.")
         else:
-            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "train.OPTION", *SCALARS]
+            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "train.OPTION", *SCALARS, "resume.allow"]
             hint = did_you_mean(head, [*SLOTS, "train", *SCALARS])
             raise ConfigError(f"Unknown key '{key}'.{hint} Valid keys: {', '.join(valid)}.")
 
