@@ -32,6 +32,8 @@ from typing import Iterable
 
 import torch
 
+from ganzoo.errors import ConfigError
+
 ENV = "GANZOO_FAULT"
 KILL_POINTS = ("critic_step", "generator_step", "logged", "checkpoint_write", "checkpoint_swap", "checkpoint_prune")
 VALUE_POINTS = ("loss_d", "penalty", "critic_grad", "loss_g", "generator_grad")
@@ -66,7 +68,7 @@ class Fault:
         """Set one element of the first gradient to NaN (or +Inf) when the fault names this point."""
         if self.action != "kill" and self._due(point, n):
             grad = next(p.grad for p in params if p.grad is not None)
-            grad.view(-1)[0] = float(self.action)
+            grad[(0,) * grad.dim()] = float(self.action)
 
 
 def parse(spec: str) -> Fault | None:
@@ -74,12 +76,16 @@ def parse(spec: str) -> Fault | None:
         return None
     parts = spec.strip().split(":")
     if len(parts) not in (3, 4):
-        raise ValueError(f"{ENV}={spec!r}: expected ACTION:POINT:N[:TIMES]")
-    action, point, at = parts[0], parts[1], int(parts[2])
+        raise ConfigError(f"{ENV}={spec!r}: expected ACTION:POINT:N[:TIMES], e.g. kill:critic_step:7 (see ganzoo/faults.py).")
+    action, point = parts[0], parts[1]
     points = KILL_POINTS if action == "kill" else VALUE_POINTS if action in ("nan", "inf") else ()
     if point not in points:
-        raise ValueError(f"{ENV}={spec!r}: unknown action or point; kill takes {KILL_POINTS}, nan/inf take {VALUE_POINTS}")
-    times = None if len(parts) == 4 and parts[3] == "always" else int(parts[3]) if len(parts) == 4 else 1
+        raise ConfigError(f"{ENV}={spec!r}: unknown action or point; kill takes {', '.join(KILL_POINTS)}; nan and inf take {', '.join(VALUE_POINTS)}.")
+    try:
+        at = int(parts[2])
+        times = None if len(parts) == 4 and parts[3] == "always" else int(parts[3]) if len(parts) == 4 else 1
+    except ValueError:
+        raise ConfigError(f"{ENV}={spec!r}: N and TIMES must be integers (TIMES may be 'always').") from None
     return Fault(action, point, at, times)
 
 

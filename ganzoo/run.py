@@ -88,9 +88,9 @@ def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, console: Co
             for note in skipped:
                 trainer.console.print(f"[yellow]skipped a damaged checkpoint:[/] {note}", soft_wrap=True)
             _load_into(trainer, path, tensors, state, header, allowed)
-            trainer.console.print(f"resuming {run_dir} from {path.name} (step {trainer.step} of {cfg.train.steps})")
+            trainer.console.print(f"resuming {run_dir} from {path.name} (step {trainer.step} of {cfg.train.steps})", soft_wrap=True)
         else:  # killed before its first checkpoint: the start is deterministic, so begin again
-            trainer.console.print(f"resuming {run_dir}: no checkpoint yet, starting again from step 0")
+            trainer.console.print(f"resuming {run_dir}: no checkpoint yet, starting again from step 0", soft_wrap=True)
         rundir.prepare(run_dir, fresh=False)
         rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
         trainer.fit()

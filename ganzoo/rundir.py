@@ -43,9 +43,19 @@ def prepare(path: Path, *, fresh: bool) -> Path:
         probe = path / f".write-test-{os.getpid()}"
         probe.write_text("ok")
         probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"Cannot write the run directory {path}: {exc.strerror or exc}. Choose a writable out=DIR.") from None
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
+        raise ConfigError(f"Cannot write the run directory {path}: {getattr(exc, 'strerror', None) or exc}. Choose a writable out=DIR.") from None
+    if not fresh:
+        _remove_stale_temporaries(path)
     return path
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Hidden temporary files that a killed process left behind (``.config.json.tmp-PID``, ``.step-N.tmp.png``…)."""
+    for folder in (path, path / "samples"):
+        for f in folder.glob(".*") if folder.is_dir() else ():
+            if f.is_file() and (".tmp" in f.name or f.name.startswith(".write-test-")):
+                f.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
