@@ -9,7 +9,7 @@ import torch
 
 from ganzoo.components import Constraint, Critic, DataSpec, Generator, ImageData, Loss, Normaliser, Parts
 from ganzoo.config import RunConfig
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, GanzooError, PluginError
 from ganzoo.plugins import PluginHost
 
 
@@ -61,13 +61,61 @@ def network(host: PluginHost, kind: str, name: str, options, spec: DataSpec, sub
 
 
 def build_models(cfg: RunConfig, spec: DataSpec, host: PluginHost) -> Models:
-    critic = network(host, "critic", *cfg.components["critic"], spec, cfg.subparts.get("critic"))
-    generator = network(host, "generator", *cfg.components["generator"], spec, cfg.subparts.get("generator"))
+    critic = _guarded(host, "critic", cfg, spec, lambda: network(host, "critic", *cfg.components["critic"], spec, cfg.subparts.get("critic")))
+    generator = _guarded(host, "generator", cfg, spec, lambda: network(host, "generator", *cfg.components["generator"], spec, cfg.subparts.get("generator")))
     c_name, c_opts = cfg.components["constraint"]
-    constraint = host.get("constraint", c_name)(c_opts)
+    constraint = _guarded(host, "constraint", cfg, spec, lambda: host.get("constraint", c_name)(c_opts))
     constraint.check(critic)
     l_name, l_opts = cfg.components["loss"]
-    return Models(critic, generator, constraint, host.get("loss", l_name)(l_opts))
+    models = Models(critic, generator, constraint, _guarded(host, "loss", cfg, spec, lambda: host.get("loss", l_name)(l_opts)))
+    probe(models, spec, cfg, host)
+    return models
+
+
+@torch.no_grad()
+def probe(models: Models, spec: DataSpec, cfg: RunConfig, host: PluginHost) -> None:
+    """Run the generator and critic once on two samples, so that sizes a network cannot handle are a
+    clean error before any training or file writing. Eval mode and a forked RNG: nothing changes."""
+    critic, generator = models.critic, models.generator
+    modes = critic.training, generator.training
+    critic.eval(), generator.eval()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            labels = torch.arange(2) % spec.num_classes  # (2,)
+            fake = _guarded(host, "generator", cfg, spec, lambda: generator(torch.randn(2, generator.z_dim), labels))  # z: (2, z_dim)
+            _expect(host, "generator", cfg, spec, fake, (2, spec.channels, spec.size, spec.size))
+            scores = _guarded(host, "critic", cfg, spec, lambda: critic(fake, labels))
+            _expect(host, "critic", cfg, spec, scores, (2,))
+    finally:
+        critic.train(modes[0])
+        generator.train(modes[1])
+
+
+def _describe(host: PluginHost, slot: str, cfg: RunConfig, spec: DataSpec) -> str:
+    name, options = cfg.components[slot]
+    kind = "dataset" if slot == "data" else slot
+    refs = ", ".join(f"{slot}.{k}={v}" for k, v in options.model_dump().items() if isinstance(v, str))
+    return (f"The {slot} '{name}' ({refs + ', ' if refs else ''}from plugin '{host.components(kind)[name].provider}') "
+            f"on {spec.channels}x{spec.size}x{spec.size} images with {spec.num_classes} classes")
+
+
+def _guarded(host: PluginHost, slot: str, cfg: RunConfig, spec: DataSpec, make):
+    """Call ``make``; an exception from a component becomes one paragraph naming it and its plugin."""
+    try:
+        return make()
+    except GanzooError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"{_describe(host, slot, cfg, spec)} failed: {type(exc).__name__}: {exc}. Choose other sizes "
+            f"(data.size, data.channels) or another {slot}; if the sizes are sensible, the plugin has a bug."
+        ) from exc
+
+
+def _expect(host: PluginHost, slot: str, cfg: RunConfig, spec: DataSpec, out, shape: tuple[int, ...]) -> None:
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != shape:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise PluginError(f"{_describe(host, slot, cfg, spec)} returned {got}, expected shape {shape}. The plugin has a bug.")
 
 
 def count_params(module: torch.nn.Module) -> int:

@@ -6,7 +6,8 @@ Keys:
 - ``critic.norm.groups=8`` (``KIND.FIELD.option``) sets an option of a component that a network
   option picks (its normaliser or encoder);
 - ``train.steps=…`` and the other :class:`TrainConfig` fields set the training loop;
-- ``seed=``, ``out=`` (the run directory), ``preset=`` (from ``registry.toml``), ``resume=RUN_DIR``.
+- ``seed=``, ``out=`` (the run directory), ``preset=`` (from ``registry.toml``), ``resume=RUN_DIR``;
+- ``resume.allow=a,b`` names the keys a resumed run may change (checked in :mod:`ganzoo.run`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class TrainConfig(Config):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train; auto picks cuda when present")
     progress: bool = Field(True, description="show a progress bar")
     ema: float = Field(0.0, ge=0.0, lt=1.0, description="decay of an exponential moving average of the generator weights used for samples (0: off; e.g. 0.999)")
+    max_retries: int = Field(3, ge=0, le=1000, description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops")
 
     @field_validator("betas")
     @classmethod
@@ -146,8 +148,11 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
             nested[head].setdefault(fname, {})[sub] = value
         elif head in SCALARS and not dot:
             scalars[head] = value
+        elif key == "resume.allow":
+            if "resume" not in merged:
+                raise ConfigError("resume.allow= lists the keys a resumed run may change, so it only applies together with resume=RUN_DIR.")
         else:
-            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "KIND.FIELD.OPTION (e.g. critic.norm.groups)", "train.OPTION", *SCALARS]
+            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "KIND.FIELD.OPTION (e.g. critic.norm.groups)", "train.OPTION", *SCALARS, "resume.allow"]
             hint = did_you_mean(head, [*SLOTS, "train", *SCALARS])
             raise ConfigError(f"Unknown key '{key}'.{hint} Valid keys: {', '.join(valid)}.")
 

@@ -10,11 +10,13 @@ from rich.console import Console
 from ganzoo import checkpoint, rundir
 from ganzoo.build import build_models, count_params, load_data
 from ganzoo.config import RunConfig, parse_overrides, resolve
-from ganzoo.errors import ConfigError
+from ganzoo.errors import CheckpointError, ConfigError, did_you_mean
 from ganzoo.plugins import PluginHost
 
 # Keys that may differ when a run is resumed: they change how long or how visibly it runs, not its maths.
 RESUME_MAY_CHANGE = {"train.steps", "train.progress", "train.sample_every", "train.checkpoint_every", "train.device"}
+# ``resume.allow=train.lr_d,train.steps`` names further keys the user means to change on resume.
+ALLOW_KEY = "resume.allow"
 
 
 def flatten(config: dict[str, Any]) -> dict[str, Any]:
@@ -46,45 +48,97 @@ def start(overrides: list[str], host: PluginHost, console: Console | None = None
     from ganzoo.train import Trainer
 
     user = parse_overrides(overrides)
+    allow = user.pop(ALLOW_KEY, None)
     if "resume" in user:
-        return resume(Path(str(user.pop("resume"))), user, host, console)
+        return resume(Path(str(user.pop("resume"))), user, host, console, allow=allow)
+    if allow is not None:
+        raise ConfigError(f"{ALLOW_KEY}= lists the keys a resumed run may change, so it only applies together with resume=RUN_DIR.")
     cfg = resolve(user, host)
     run_dir = Path(cfg.out) if cfg.out else Path("runs") / rundir.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
     cfg.out = str(run_dir)
     trainer = Trainer(cfg, host, run_dir, console)  # loads data and builds models: fails before any file is written
     rundir.prepare(run_dir, fresh=True)
-    rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
-    trainer.fit()
+    with rundir.lock(run_dir):
+        rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
+        trainer.fit()
     return run_dir
 
 
-def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, console: Console | None = None) -> Path:
+def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, console: Console | None = None, allow: Any = None) -> Path:
+    """Continue ``run_dir`` from its newest valid checkpoint (from step 0 when it has none yet)."""
     from ganzoo.train import Trainer
 
-    stored = rundir.read_config(run_dir)["config"]
+    stored = flatten(rundir.read_config(run_dir)["config"])
+    allowed = RESUME_MAY_CHANGE | parse_allow(allow, stored)
     changes.pop("out", None)
-    cfg = resolve({**flatten(stored), **changes, "out": str(run_dir)}, host, use_preset=False)
-    diff = _diff(flatten(stored), flatten(cfg.to_dict()))
-    refused = sorted(k for k in diff if k not in RESUME_MAY_CHANGE)
+    cfg = resolve({**stored, **changes, "out": str(run_dir)}, host, use_preset=False)
+    # A key missing from the stored config is newer than the run: its default applies unless the user sets it.
+    refused = {k: v for k, v in _diff(stored, flatten(cfg.to_dict())).items() if k not in allowed and (k in stored or k in changes)}
     if refused:
-        lines = "; ".join(f"{k}: {diff[k][0]!r} -> {diff[k][1]!r}" for k in refused)
         raise ConfigError(
-            f"Cannot resume {run_dir} with a different configuration ({lines}). Only these may change on "
-            f"resume: {', '.join(sorted(RESUME_MAY_CHANGE))}. Start a new run with out=NEW_DIR instead."
+            f"Cannot resume {run_dir} with a different configuration: {_describe(refused)}. Without notice only "
+            f"{', '.join(sorted(RESUME_MAY_CHANGE))} may change. To change the others on purpose, add "
+            f"{ALLOW_KEY}={','.join(sorted(refused))}; or start a new run with out=NEW_DIR."
         )
     trainer = Trainer(cfg, host, run_dir, console)
-    path, (tensors, state, header), skipped = checkpoint.latest(run_dir / "checkpoints")
-    ckpt_diff = {k: v for k, v in _diff(flatten(header["config"]), flatten(cfg.to_dict())).items() if k not in RESUME_MAY_CHANGE}
-    if ckpt_diff:
-        raise ConfigError(f"Checkpoint {path} was written by another configuration ({', '.join(sorted(ckpt_diff))} differ) than {run_dir}/config.json.")
-    for note in skipped:
-        trainer.console.print(f"[yellow]skipped a damaged checkpoint:[/] {note}")
-    trainer.load_state(tensors, state)
-    trainer.console.print(f"resuming {run_dir} from {path.name} (step {trainer.step} of {cfg.train.steps})")
-    rundir.prepare(run_dir, fresh=False)
-    rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
-    trainer.fit()
+    with rundir.lock(run_dir):
+        ckpt_root = run_dir / "checkpoints"
+        if checkpoint.list_checkpoints(ckpt_root):
+            path, (tensors, state, header), skipped = checkpoint.latest(ckpt_root)
+            for note in skipped:
+                trainer.console.print(f"[yellow]skipped a damaged checkpoint:[/] {note}", soft_wrap=True)
+            _load_into(trainer, path, tensors, state, header, allowed)
+            trainer.console.print(f"resuming {run_dir} from {path.name} (step {trainer.step} of {cfg.train.steps})", soft_wrap=True)
+        else:  # killed before its first checkpoint: the start is deterministic, so begin again
+            trainer.console.print(f"resuming {run_dir}: no checkpoint yet, starting again from step 0", soft_wrap=True)
+        rundir.prepare(run_dir, fresh=False)
+        rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
+        trainer.fit()
     return run_dir
+
+
+def parse_allow(value: Any, stored: dict[str, Any]) -> set[str]:
+    """The keys named by ``resume.allow=a,b``, each checked against the run's configuration."""
+    if value is None:
+        return set()
+    keys = [str(k).strip() for k in (value if isinstance(value, list) else [value])]
+    valid = sorted(k for k in stored if k != "out")
+    for key in keys:
+        if key not in valid:
+            raise ConfigError(
+                f"{ALLOW_KEY} names '{key}', which is not a key of this run's configuration.{did_you_mean(key, valid)} "
+                f"Valid keys: {', '.join(valid)}."
+            )
+    return set(keys)
+
+
+def _load_into(trainer: Any, path: Path, tensors: dict, state: dict, header: dict, allowed: set[str]) -> None:
+    """Load a checkpoint into a trainer, or raise a CheckpointError that names the file."""
+    weights = path / checkpoint.WEIGHTS
+    written = flatten(header["config"])
+    foreign = {k: v for k, v in _diff(written, flatten(trainer.cfg.to_dict())).items() if k not in allowed and k in written}
+    if foreign:
+        raise CheckpointError(
+            f"Checkpoint {weights} was written by another configuration than {trainer.run_dir / 'config.json'}: "
+            f"{_describe(foreign)}. Move it out of the run directory, or add {ALLOW_KEY}={','.join(sorted(foreign))} "
+            "if the change is intended."
+        )
+    try:
+        perm = tensors["data/perm"]
+        if perm.numel() != trainer.batches.perm.numel():
+            raise ValueError(f"it shuffles {perm.numel()} images but the data has {trainer.batches.perm.numel()}")
+        trainer.load_state(tensors, state)
+    except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
+        raise CheckpointError(f"Checkpoint {weights} does not fit this run ({type(exc).__name__}: {exc}).") from None
+    # The configuration wins over the hyperparameters stored with the optimiser state (resume.allow).
+    t = trainer.cfg.train
+    for opt, lr in ((trainer.opt_d, t.lr_d), (trainer.opt_g, t.lr_g)):
+        for group in opt.param_groups:
+            group["lr"], group["betas"] = lr, tuple(t.betas)
+
+
+def _describe(diff: dict[str, tuple[Any, Any]]) -> str:
+    return "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(diff.items()))
 
 
 def _diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -10,11 +10,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 import torch
 
@@ -37,9 +43,45 @@ def prepare(path: Path, *, fresh: bool) -> Path:
         probe = path / f".write-test-{os.getpid()}"
         probe.write_text("ok")
         probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"Cannot write the run directory {path}: {exc.strerror or exc}. Choose a writable out=DIR.") from None
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
+        raise ConfigError(f"Cannot write the run directory {path}: {getattr(exc, 'strerror', None) or exc}. Choose a writable out=DIR.") from None
+    if not fresh:
+        _remove_stale_temporaries(path)
     return path
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Hidden temporary files that a killed process left behind (``.config.json.tmp-PID``, ``.step-N.tmp.png``…)."""
+    for folder in (path, path / "samples"):
+        for f in folder.glob(".*") if folder.is_dir() else ():
+            if f.is_file() and (".tmp" in f.name or f.name.startswith(".write-test-")):
+                f.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``RUN_DIR/.lock`` while training, so two processes never write one run.
+
+    The kernel drops the lock when its process dies, even by SIGKILL, so a crash never leaves a run locked.
+    """
+    if fcntl is None:  # no flock on this platform: run unguarded
+        yield
+        return
+    with open(path / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise ConfigError(f"{path} is being trained by {holder} right now. Wait for it to finish or stop it; two processes must never write one run directory.") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"process {os.getpid()}")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
 def write_config(path: Path, record: dict[str, Any]) -> None:

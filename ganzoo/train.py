@@ -17,11 +17,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import ganzoo
-from ganzoo import checkpoint, rundir
+from ganzoo import checkpoint, faults, rundir
 from ganzoo.build import Models, build_models, count_params, load_data
 from ganzoo.components import ImageData
 from ganzoo.config import RunConfig
 from ganzoo.ema import EMA
+from ganzoo.guard import NonFiniteError, NonFiniteGuard
 from ganzoo.plugins import PluginHost
 
 GRID_COLUMNS = 8
@@ -81,6 +82,8 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=t.lr_g, betas=t.betas)
         self.ema = EMA(self.generator, t.ema) if t.ema > 0 else None  # sampled from when enabled
         self.batches = Batches(self.data, t.batch_size, self.device, cfg.seed)
+        # Reliability (issue 4): keeps NaN/Inf out of the weights; GANZOO_FAULT is for tests only.
+        self.guard = NonFiniteGuard([self.critic, self.generator, *([self.ema.module] if self.ema is not None else [])], [self.opt_d, self.opt_g], self.device, faults.active())
         rows = min(self.spec.num_classes, GRID_MAX_ROWS)
         g = torch.Generator().manual_seed(cfg.seed + 1)
         self.fixed_z = torch.randn(GRID_COLUMNS, self.generator.z_dim, generator=g).repeat(rows, 1)  # (rows*cols, z)
@@ -100,12 +103,16 @@ class Trainer:
             real_s, fake_s = self.critic(real, labels), self.critic(fake, labels)  # (B,), (B,)
             loss = self.models.loss.critic_loss(real_s, fake_s)
             penalty = self.models.constraint.penalty(self.critic, real, fake, labels, self.critic_steps)
+            loss = self.guard.screen("loss_d", self.critic_steps + 1, loss)  # reliability: NaN check
+            penalty = None if penalty is None else self.guard.screen("penalty", self.critic_steps + 1, penalty)
             total = loss if penalty is None else loss + penalty
             self.opt_d.zero_grad(set_to_none=True)
             total.backward()
+            self.guard.screen_grads("critic_grad", self.critic_steps + 1, self.critic.parameters())  # reliability
             self.opt_d.step()
             self.models.constraint.after_critic_step(self.critic)
             self.critic_steps += 1
+            self.guard.end_update("critic_step", self.critic_steps)  # reliability
             sums["loss_d"] += total.detach()
             sums["wasserstein"] += (real_s.mean() - fake_s.mean()).detach()
             if penalty is not None:
@@ -117,11 +124,14 @@ class Trainer:
         labels = self._labels
         z = torch.randn(labels.shape[0], self.generator.z_dim, device=self.device)
         loss = self.models.loss.generator_loss(self.critic(self.generator(z, labels), labels))
+        loss = self.guard.screen("loss_g", self.step + 1, loss)  # reliability: NaN check
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(inputs=list(self.generator.parameters()))  # no gradients for the critic
+        self.guard.screen_grads("generator_grad", self.step + 1, self.generator.parameters())  # reliability
         self.opt_g.step()
         if self.ema is not None:
             self.ema.update(self.generator, self.step)
+        self.guard.end_update("generator_step", self.step + 1)  # reliability
         return loss.detach()
 
     # -- outputs ---------------------------------------------------------------------------
@@ -185,6 +195,29 @@ class Trainer:
         self.step, self.critic_steps = int(state["step"]), int(state["critic_steps"])
         self.elapsed = float(state.get("elapsed", 0.0))
 
+    # -- reliability (issue 4): undo a step whose loss, penalty or gradient went non-finite -----
+    def undo_step(self) -> None:
+        """Restore the state before the failed step; retry on fresh batches, or stop and say what failed."""
+        self.guard.rollback()
+        culprits = " and ".join(self.guard.culprits())
+        t, failures = self.cfg.train, self.guard.failures
+        if failures <= t.max_retries:
+            self.console.print(f"[yellow]step {self.step + 1}:[/] {culprits} went non-finite; undid the step, retrying on fresh batches ({failures} of {t.max_retries} retries)", soft_wrap=True)
+            return
+        saved = ""
+        if self.step > 0 and self.run_dir is not None:
+            have = [p.name for p in checkpoint.list_checkpoints(self.run_dir / "checkpoints")]
+            path = self.run_dir / "checkpoints" / f"{checkpoint.PREFIX}{self.step:08d}"
+            if path.name not in have:
+                path = self.save_checkpoint()
+            saved = f", saved in {path}"
+        raise NonFiniteError(
+            f"Training stopped at generator step {self.step + 1}: {culprits} went non-finite (NaN or Inf) in "
+            f"{failures} attempts in a row (train.max_retries={t.max_retries}). No non-finite value reached the weights "
+            f"or a checkpoint: they hold step {self.step}{saved}. Try lower learning rates (train.lr_d, train.lr_g) or "
+            f"check the data and the chosen parts, then continue with resume={self.run_dir} resume.allow=KEYS."
+        )
+
     # -- the loop --------------------------------------------------------------------------
     def fit(self) -> None:
         t = self.cfg.train
@@ -202,12 +235,19 @@ class Trainer:
             with progress:
                 task = progress.add_task("train", total=t.steps, completed=self.step, rate="-", losses="")
                 while self.step < t.steps:
+                    critic_steps_before = self.critic_steps
+                    self.guard.begin()  # reliability: snapshot the last good state
                     stats = self.critic_phase()
                     stats["loss_g"] = self.generator_phase()
+                    if not self.guard.step_ok():  # reliability: a NaN/Inf step is undone, retried or fatal
+                        self.critic_steps = critic_steps_before
+                        self.undo_step()
+                        continue
                     self.step += 1
                     now = time.perf_counter()
                     record = {"step": self.step, **{k: float(v) for k, v in stats.items()}, "time": round(self.total_time(), 3)}
                     log.write(record)
+                    self.guard.kill_point("logged", self.step)  # reliability: test-only fault point
                     rate = (self.step - start_step) / max(now - started, 1e-9)
                     progress.update(task, completed=self.step, rate=f"{rate:.2f}", losses=f"W {record['wasserstein']:+.3f}  G {record['loss_g']:+.3f}")
                     last = self.step == t.steps

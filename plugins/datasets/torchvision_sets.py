@@ -20,7 +20,7 @@ class _TorchvisionDigits(ganzoo.Dataset):
     def _open(self, root: Path, train: bool):
         import torchvision.datasets as tvd
 
-        return getattr(tvd, self.tv_class)(root=str(root), train=train, download=False)
+        return _no_legacy(getattr(tvd, self.tv_class))(root=str(root), train=train, download=False)
 
     def load(self):
         root = Path(self.cfg.root).expanduser()
@@ -33,6 +33,12 @@ class _TorchvisionDigits(ganzoo.Dataset):
             ) from None
         images = torch.as_tensor(ds.data).float().unsqueeze(1) / 127.5 - 1.0  # (N, 1, 28, 28)
         return ganzoo.ImageData(images, torch.as_tensor(ds.targets, dtype=torch.int64), tuple(str(c) for c in ds.classes))
+
+
+def _no_legacy(cls: type) -> type:
+    """The torchvision class without its legacy ``processed/*.pt`` path: those files are pickles
+    (read with ``torch.load``), and ganzoo never unpickles anything. Only the raw idx files are read."""
+    return type(cls.__name__, (cls,), {"_check_legacy_exist": lambda self: False})
 
 
 class Mnist(_TorchvisionDigits):
@@ -66,7 +72,7 @@ class Emnist(_TorchvisionDigits):
     def _open(self, root, train):
         import torchvision.datasets as tvd
 
-        return tvd.EMNIST(root=str(root), split=self.cfg.emnist_split, train=train, download=False)
+        return _no_legacy(tvd.EMNIST)(root=str(root), split=self.cfg.emnist_split, train=train, download=False)
 
     def load(self):
         data = super().load()
