@@ -38,9 +38,9 @@ BASE = [
     "train.batch_size=8", "train.n_critic=3", f"train.steps={STEPS}",
     "train.checkpoint_every=1", "train.sample_every=0", "train.progress=false",
 ]
-# Extra settings each scenario runs under. When EMA lands (issue 3), add: "ema": ["train.ema=0.9"].
-# The comparison covers every tensor in the checkpoint, EMA weights included.
-VARIANTS = {"plain": []}
+# Extra settings each scenario runs under. The comparison covers every tensor in the checkpoint,
+# the EMA generator's weights included.
+VARIANTS = {"plain": [], "ema": ["train.ema=0.9"]}
 
 DAMAGE_NEWEST = "damage-newest"  # a stage: the test overwrites the newest checkpoint's weights
 PARENT_KILL = "parent-kill"  # a stage: the test sends SIGKILL once 3 metrics lines exist
