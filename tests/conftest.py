@@ -1,6 +1,15 @@
-import pytest
+import os
 
-from ganzoo.plugins import PluginHost
+# The suite's models are tiny: one intra-op thread is faster than two fighting over the cores, and
+# subprocesses (kill/resume, CLI runs) inherit it, so their floats match in-process runs exactly.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from ganzoo.plugins import PluginHost  # noqa: E402
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 pytest_plugins = ["ganzoo.testing"]  # the fixtures a plugin author's test suite gets (ganzoo_host)
 
