@@ -24,7 +24,7 @@ from ganzoo.components import (
 )
 from ganzoo.errors import ConfigError, DataError, GanzooError
 from ganzoo.hookspecs import hookimpl
-from ganzoo.penalties import input_gradient_norms, interpolate, lazy_scale
+from ganzoo.penalties import input_gradient_norms, input_gradients, interpolate, lazy_scale
 
 __all__ = [
     "ComponentRef",
@@ -46,6 +46,7 @@ __all__ = [
     "assert_shape",
     "hookimpl",
     "input_gradient_norms",
+    "input_gradients",
     "interpolate",
     "is_batch_coupled",
     "lazy_scale",

@@ -143,6 +143,7 @@ class Constraint(Component):
 
     kind = "constraint"
     per_sample: ClassVar[bool] = False  # True: refuses critics with batch-coupled layers
+    double_backward: ClassVar[bool] = False  # True: the penalty differentiates a gradient (torch.compile is refused)
 
     def __init__(self, cfg: Config):
         self.cfg = cfg

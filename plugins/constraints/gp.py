@@ -16,6 +16,7 @@ class GradientPenalty(ganzoo.Constraint):
     description = "two-sided gradient penalty on real/fake interpolates (WGAN-GP)"
     reference = "Gulrajani et al. 2017, arXiv 1704.00028"
     per_sample = True
+    double_backward = True
 
     class Config(ganzoo.Config):
         weight: float = Field(10.0, ge=0, description="penalty weight (lambda)")
