@@ -52,67 +52,78 @@ def compare(results: list[dict[str, Any]], saved: dict[str, Any], fail_slower: f
     return {"file_labels": sorted(old), "ratios": ratios, "regressions": regressions, "fail_slower_pct": fail_slower}
 
 
-def _t(stats: dict[str, Any], scale: float = 1.0, fmt: str = "{:.1f}") -> str:
-    return f"{fmt.format(stats['per_s'] * scale)} ±{100 * stats['spread']:.0f}%"
+def _rate(stats: dict[str, Any], fmt: str = "{:.1f}") -> str:
+    return f"{fmt.format(stats['per_s'])} ±{100 * stats['spread']:.0f}%"
 
 
 def _ms(stats: dict[str, Any]) -> str:
-    return f"{1e3 * stats['median_s']:.0f}"
+    return f"{1e3 * stats['median_s']:.1f} ±{100 * stats['spread']:.0f}%"
 
 
-def _vs(label: str, comparison: dict[str, Any] | None) -> str:
-    if comparison is None:
-        return ""
+def _vs(label: str, comparison: dict[str, Any]) -> str:
     row = comparison["ratios"].get(label)
     if not row:
         return "not in file"
-    head = next((k for k in COMPARED if k in row), None)
+    head = next(k for k in COMPARED if k in row)
     worst = min(row.values())
     return f"{row[head]:.2f}x" + (f" (worst {worst:.2f}x)" if worst < row[head] else "")
 
 
+def _bench_rows(r: dict[str, Any]) -> dict[str, str]:
+    m, f = r["metrics"], r["flops"]
+    return {
+        "train images/s": _rate(m["train_images_per_s"]),
+        "generator steps/s": f"{m['generator_steps_per_s']['per_s']:.3g}",
+        "critic step ms, constrained": _ms(m["critic_step"]),
+        "critic step ms, unconstrained": _ms(m["critic_step_unconstrained"]),
+        "constraint cost": f"{r['constraint_cost']:.2f}x",
+        "fused critic pass": "yes" if r["fused_critic_pass"] else "no",
+        "generator forward images/s": _rate(m["generator_forward_images_per_s"]),
+        "batches/s: device tensor | DataLoader": f"{m['data_tensor_batches_per_s']['per_s']:,.0f} | {m['data_dataloader_batches_per_s']['per_s']:,.0f}",
+        "peak memory MB": f"{r['peak_memory_mb']:,.0f}",
+        "parameters: critic | generator": f"{r['params']['critic']:,} | {r['params']['generator']:,}",
+        "GFLOP/image: G fwd | critic fwd": f"{f['generator_forward_per_image'] / 1e9:.3g} | {f['critic_forward_per_image'] / 1e9:.3g}",
+        "GFLOP per training step": f"{f['train_step'] / 1e9:.3g}",
+        "achieved GFLOP/s (of peak)": f"{r['achieved_gflops']:.1f} ({100 * (r['peak_fraction'] or 0):.0f}%)",
+    }
+
+
+def _versus_rows(r: dict[str, Any]) -> dict[str, str]:
+    m, per_round = r["metrics"], r["speedup_per_round"]
+    return {
+        "engine images/s": _rate(m["engine_images_per_s"], "{:.2f}"),
+        "reference images/s": _rate(m["reference_images_per_s"], "{:.2f}"),
+        "speedup (reference s / engine s)": f"{r['speedup']:.2f}x",
+        "speedup per round, min-max": f"{min(per_round):.2f}-{max(per_round):.2f}",
+    }
+
+
+def _caption(data: dict[str, Any]) -> str:
+    base = " ".join(data["settings"].get("overrides", [])) or "(none)"
+    mach = data["machine"]
+    gpu = f", {mach['gpu']}" if mach.get("gpu") else ""
+    memory = "" if data["mode"] == "vs_reference" else ("; memory: max allocated on the GPU" if gpu else "; memory: peak RSS of the process")
+    return f"overrides: {base}; {mach['cpu']}, {mach['torch_threads']} threads{gpu}; torch {mach['torch']}{memory}"
+
+
 def table(data: dict[str, Any], comparison: dict[str, Any] | None = None) -> Table:
-    if data["mode"] == "vs_reference":
-        return _versus_table(data, comparison)
-    peak = data["matmul_peak"]["gflops"]
-    tab = Table(title=f"ganzoo bench ({data['machine']['device']}, matmul peak {peak:.1f} GFLOP/s; median ±IQR of {data['settings']['rounds']} rounds)")
-    for col in ("configuration", "train img/s", "G steps/s", "critic step ms\nwith / without", "G fwd img/s", "peak MB", "params\ncritic / G", "GFLOP/img\nG fwd / C fwd", "GFLOP/s\n(% of peak)"):
-        tab.add_column(col, overflow="fold")
-    if comparison is not None:
-        tab.add_column("vs saved")
+    """One column per configuration, one row per measurement; medians ± interquartile range."""
+    versus = data["mode"] == "vs_reference"
+    rounds, device = data["settings"]["rounds"], data["machine"]["device"]
+    if versus:
+        title = f"engine vs the seed notes' loop on {device}, {rounds} alternating rounds"
+    else:
+        title = f"ganzoo bench on {device}, {rounds} rounds, matmul peak {data['matmul_peak']['gflops']:.1f} GFLOP/s"
+    tab = Table(title=title, caption=_caption(data))
+    tab.add_column("")
+    cells: list[dict[str, str]] = []
     for r in data["results"]:
-        if r["status"] != "ok":
-            tab.add_row(r["label"], f"[yellow]refused:[/] {r['error']}", *[""] * (7 + (comparison is not None)))
-            continue
-        m, f = r["metrics"], r["flops"]
-        cells = [
-            r["label"], _t(m["train_images_per_s"]), f"{m['generator_steps_per_s']['per_s']:.3g}",
-            f"{_ms(m['critic_step'])} / {_ms(m['critic_step_unconstrained'])} ({r['constraint_cost']:.2f}x)",
-            _t(m["generator_forward_images_per_s"]), f"{r['peak_memory_mb']:.0f}",
-            f"{r['params']['critic']:,} / {r['params']['generator']:,}",
-            f"{f['generator_forward_per_image'] / 1e9:.3g} / {f['critic_forward_per_image'] / 1e9:.3g}",
-            f"{r['achieved_gflops']:.1f} ({100 * (r['peak_fraction'] or 0):.0f}%)",
-        ]
-        if comparison is not None:
-            cells.append(_vs(r["label"], comparison))
-        tab.add_row(*cells)
-    return tab
-
-
-def _versus_table(data: dict[str, Any], comparison: dict[str, Any] | None) -> Table:
-    tab = Table(title=f"engine vs the seed notes' loop ({data['machine']['device']}; median ±IQR of {data['settings']['rounds']} alternating rounds)")
-    for col in ("configuration", "engine img/s", "reference img/s", "speedup\nmedian (rounds)"):
-        tab.add_column(col, overflow="fold")
-    if comparison is not None:
-        tab.add_column("vs saved")
-    for r in data["results"]:
-        if r["status"] != "ok":
-            tab.add_row(r["label"], f"[yellow]refused:[/] {r['error']}", "", "", *([""] if comparison is not None else []))
-            continue
-        m, per_round = r["metrics"], r["speedup_per_round"]
-        cells = [r["label"], _t(m["engine_images_per_s"], fmt="{:.2f}"), _t(m["reference_images_per_s"], fmt="{:.2f}"),
-                 f"{r['speedup']:.2f}x ({min(per_round):.2f}-{max(per_round):.2f})"]
-        if comparison is not None:
-            cells.append(_vs(r["label"], comparison))
-        tab.add_row(*cells)
+        tab.add_column(r["label"], overflow="fold")
+        row = {"status": "[yellow]refused[/] (below)"} if r["status"] != "ok" else {"status": "ok", **(_versus_rows(r) if versus else _bench_rows(r))}
+        if comparison is not None and r["status"] == "ok":
+            row["vs saved (headline, worst)"] = _vs(r["label"], comparison)
+        cells.append(row)
+    names = list(dict.fromkeys(k for row in cells for k in row))
+    for name in names:
+        tab.add_row(name, *(row.get(name, "") for row in cells))
     return tab

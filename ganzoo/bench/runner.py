@@ -24,7 +24,10 @@ REFERENCE_PRESET = "seed"
 
 
 def expand(overrides: list[str], matrix: list[str]) -> list[tuple[str, list[str]]]:
-    """``(label, overrides)`` for every combination of the matrix axes (``key=a,b`` each), base overrides first."""
+    """``(label, overrides)`` for every combination of the matrix axes (``key=a,b`` each), base overrides first.
+
+    The label names the matrix values (``base`` without a matrix); ``--compare`` matches results by it.
+    """
     axes: list[tuple[str, list[str]]] = []
     for item in matrix:
         key, sep, values = item.partition("=")
@@ -33,7 +36,7 @@ def expand(overrides: list[str], matrix: list[str]) -> list[tuple[str, list[str]
             raise ConfigError(f"Cannot read the matrix axis '{item}': axes have the form key=a,b,c, for example critic=layernorm_cond,dcgan or train.precision=fp32,bf16.")
         axes.append((key.strip(), choices))
     if not axes:
-        return [(" ".join(overrides) or "defaults", list(overrides))]
+        return [("base", list(overrides))]
     combos = []
     for values in itertools.product(*(choices for _, choices in axes)):
         picked = [f"{key}={value}" for (key, _), value in zip(axes, values)]
@@ -53,11 +56,10 @@ def bench(
     if fail_slower is not None and (compare_with is None or fail_slower < 0):
         raise ConfigError("--fail-slower PCT needs --compare FILE and a percentage of at least 0, e.g. --compare base.json --fail-slower 10.")
     saved = report.load(compare_with) if compare_with is not None else None
-    base = list(overrides)
-    if vs_reference and "preset" not in parse_overrides(base):
-        base = [f"preset={REFERENCE_PRESET}", *base]
+    prefix = [f"preset={REFERENCE_PRESET}"] if vs_reference and "preset" not in parse_overrides(list(overrides)) else []
     combos = []
-    for label, items in expand(base, list(matrix)):  # every combination is validated before anything is timed
+    for label, items in expand(list(overrides), list(matrix)):  # every combination is validated before anything is timed
+        items = [*prefix, *items]
         try:
             combos.append((label, items, resolve([*items, "train.progress=false"], host)))
         except ConfigError as exc:
@@ -65,7 +67,7 @@ def bench(
     device = pick_device(combos[0][2].train.device)
     data: dict[str, Any] = {
         "ganzoo": ganzoo.__version__, "mode": "vs_reference" if vs_reference else "bench", "machine": machine(device),
-        "settings": {"warmup": settings.warmup, "rounds": settings.rounds}, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "settings": {"warmup": settings.warmup, "rounds": settings.rounds, "overrides": list(overrides), "matrix": list(matrix)}, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if not vs_reference:
         data["matmul_peak"] = matmul_peak(device, size=peak_size)
@@ -87,6 +89,9 @@ def bench(
         comparison = report.compare(results, saved, fail_slower)
         data["comparison"] = {**comparison, "file": str(compare_with)}
     Console().print(report.table(data, comparison))
+    for r in results:
+        if r["status"] != "ok":
+            err.print(f"[yellow]refused[/] {r['label']}: {r['error']}", soft_wrap=True)
     if json_out is not None:
         report.write(json_out, data)
         err.print(f"wrote {json_out}")
