@@ -1,17 +1,20 @@
 """Throughput of the training phases (pytest-benchmark). Not collected by plain ``pytest``.
 
     python -m pytest benchmarks/ --benchmark-only
+
+These time the same calls as ``ganzoo bench`` (:class:`ganzoo.bench.measure.Setup`).
 """
 
 import pytest
 
+from ganzoo.bench.measure import Setup
 from ganzoo.config import resolve
 from ganzoo.plugins import PluginHost
-from ganzoo.train import Trainer
 
 CONFIGS = {
     "default": ["train.progress=false"],
     "default-clip": ["train.progress=false", "constraint=clip"],
+    "default-plain": ["train.progress=false", "train.fused=false", "train.channels_last=false"],
 }
 
 
@@ -20,13 +23,30 @@ def host():
     return PluginHost(entry_points=[])
 
 
+def _setup(host, name, *extra):
+    return Setup(resolve([*CONFIGS[name], *extra], host), host)
+
+
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_critic_phase(benchmark, host, name):
-    trainer = Trainer(resolve([*CONFIGS[name], "train.n_critic=1"], host), host, run_dir=None)
-    benchmark.pedantic(trainer.critic_phase, rounds=5, warmup_rounds=1)
+def test_training_step(benchmark, host, name):
+    setup = _setup(host, name, "train.n_critic=1")
+    benchmark.pedantic(setup.generator_step, rounds=5, warmup_rounds=1)
 
 
-def test_generator_phase(benchmark, host):
-    trainer = Trainer(resolve([*CONFIGS["default"], "train.n_critic=1"], host), host, run_dir=None)
-    trainer.critic_phase()
-    benchmark.pedantic(trainer.generator_phase, rounds=5, warmup_rounds=1)
+@pytest.mark.parametrize("constrain", [True, False], ids=["constrained", "unconstrained"])
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_critic_step(benchmark, host, name, constrain):
+    setup = _setup(host, name)
+    benchmark.pedantic(setup.critic_step, kwargs={"constrain": constrain}, rounds=10, warmup_rounds=2)
+
+
+def test_generator_forward(benchmark, host):
+    setup = _setup(host, "default")
+    benchmark.pedantic(setup.generator_forward, rounds=10, warmup_rounds=2)
+
+
+@pytest.mark.parametrize("source", ["tensor", "dataloader"])
+def test_data_batches(benchmark, host, source):
+    setup = _setup(host, "default")
+    fn = setup.device_batch if source == "tensor" else setup.dataloader_batch()
+    benchmark.pedantic(fn, rounds=50, warmup_rounds=5)

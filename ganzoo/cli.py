@@ -1,4 +1,4 @@
-"""The ``ganzoo`` command line: run, list, plugins, sample.
+"""The ``ganzoo`` command line: run, bench, list, plugins, sample.
 
 Every user mistake ends in one readable paragraph on stderr and exit code 2, never a traceback.
 """
@@ -207,6 +207,22 @@ def cmd_new_plugin(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ganzoo.bench.measure import Settings
+    from ganzoo.bench.runner import bench
+
+    _, regressions = bench(
+        args.overrides, _host(), matrix=args.matrix, settings=Settings(warmup=args.warmup, rounds=args.rounds),
+        vs_reference=args.vs_reference, json_out=Path(args.json) if args.json else None,
+        compare_with=Path(args.compare) if args.compare else None, fail_slower=args.fail_slower, peak_size=args.peak_size,
+    )
+    if regressions:
+        err = Console(stderr=True, highlight=False)
+        err.print(f"[red]slower than {args.compare}:[/] " + "; ".join(regressions), soft_wrap=True)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ganzoo", description="A plugin-based GAN model zoo: mix parts by name and measure what helps.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -217,6 +233,21 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the resolved configuration and parameter counts, train nothing")
     run.add_argument("--json", action="store_true", help="with --dry-run: print plain JSON")
     run.set_defaults(func=cmd_run)
+
+    bn = sub.add_parser("bench", help="measure throughput, memory and FLOPs (key=value overrides, --matrix key=a,b)",
+                        description="Measure training throughput, critic steps with and without the constraint, generator images/s, "
+                        "peak memory, parameters, FLOPs and achieved GFLOP/s. Examples: ganzoo bench --matrix critic.norm=layer,none "
+                        "constraint=gp,clip; ganzoo bench --vs-reference (the seed preset, engine against the seed notes' loop).")
+    bn.add_argument("overrides", nargs="*", metavar="key=value")
+    bn.add_argument("--matrix", nargs="+", action="extend", default=[], metavar="key=a,b", help="measure every combination of these values")
+    bn.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    bn.add_argument("--compare", metavar="FILE", help="show throughput ratios against a saved --json file")
+    bn.add_argument("--fail-slower", type=float, metavar="PCT", help="with --compare: exit 1 if any throughput is more than PCT%% slower")
+    bn.add_argument("--vs-reference", action="store_true", help="time the seed preset through the engine and the seed notes' loop, alternating")
+    bn.add_argument("--rounds", type=int, default=5, help="timed rounds per measurement (default 5)")
+    bn.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
+    bn.add_argument("--peak-size", type=int, default=1024, metavar="N", help="matrix size of the matmul peak measurement (default 1024)")
+    bn.set_defaults(func=cmd_bench)
 
     ls = sub.add_parser("list", help="list components: ganzoo list [KIND] [PATTERN]")
     ls.add_argument("kind", nargs="?", help=f"one of {', '.join(KINDS)} (or a pattern)")

@@ -196,6 +196,7 @@ class Constraint(Component):
     kind = "constraint"
     per_sample: ClassVar[bool] = False  # True: refuses critics with batch-coupled layers
     acts_on_weights: ClassVar[bool] = False  # True: rewrites weights, refuses reparametrised ones (spectral)
+    double_backward: ClassVar[bool] = False  # True: the penalty differentiates a gradient (torch.compile is refused)
 
     def __init__(self, cfg: Config):
         self.cfg = cfg

@@ -43,6 +43,11 @@ class TrainConfig(Config):
     progress: bool = Field(True, description="show a progress bar")
     ema: float = Field(0.0, ge=0.0, lt=1.0, description="decay of an exponential moving average of the generator weights used for samples (0: off; e.g. 0.999)")
     max_retries: int = Field(3, ge=0, le=1000, description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops")
+    # Speed settings (ganzoo/speed.py, ganzoo/precision.py); `ganzoo bench` measures each of them.
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only)")
+    channels_last: bool = Field(True, description="keep the networks' weights and activations in channels-last memory format")
+    fused: bool = Field(True, description="one critic pass over real and fake images together, when the critic has no batch-coupled layers")
+    compile: bool = Field(False, description="torch.compile the critic and generator (refused when the constraint needs double backward)")
 
     @field_validator("betas")
     @classmethod
@@ -116,7 +121,7 @@ def preset_values(name: str) -> dict[str, Any]:
     return dict(presets[name].get("set", {}))
 
 
-def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset: bool = True) -> RunConfig:
+def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset: bool = True, check_compat: bool = True) -> RunConfig:
     """Apply the preset, then the user's overrides, and validate everything.
 
     ``use_preset=False`` (used on resume) takes every value from ``overrides`` alone.
@@ -180,7 +185,8 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
         if val is not None and (not isinstance(val, str) or not val.strip()):
             raise ConfigError(f"{key}= needs a directory path, got {val!r}.")
     cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume)
-    compat.check(cfg, host)  # combinations that cannot work are refused here, before anything is built
+    if check_compat:
+        compat.check(cfg, host)  # combinations that cannot work are refused here, before anything is built
     return cfg
 
 

@@ -3,16 +3,26 @@
 :class:`Penalty` is the base of every penalty constraint: it runs the penalty on every
 ``interval``-th critic step, scaled by ``interval`` (lazy regularisation, StyleGAN2), so the
 penalty's average over steps is the same as applying it every step.
+
+Penalties that take the critic's gradient with respect to its input should use
+:func:`input_gradients` (or :func:`input_gradient_norms`): under ``train.precision=fp16`` the engine
+sets a loss scale with :func:`scaled_input_gradients`, and these helpers then take the gradient of
+the scaled scores and unscale it before the penalty is formed, as the PyTorch AMP documentation
+prescribes for gradient penalties. In fp32 nothing changes.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import ClassVar, Iterator
 
 import torch
 from pydantic import Field
 
 from ganzoo.components import Config, Constraint
+
+_SCALE: ContextVar[torch.Tensor | float | None] = ContextVar("ganzoo_input_gradient_scale", default=None)
 
 
 def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -21,17 +31,40 @@ def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return alpha * real.detach() + (1.0 - alpha) * fake.detach()  # (N, C, H, W)
 
 
+@contextmanager
+def scaled_input_gradients(scale: torch.Tensor | float | None) -> Iterator[None]:
+    """While active, :func:`input_gradients` differentiates ``scale * scores`` and divides the result by ``scale``."""
+    token = _SCALE.set(scale)
+    try:
+        yield
+    finally:
+        _SCALE.reset(token)
+
+
 def input_gradients(critic, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """d critic(x_i) / d x_i for each sample, shaped like ``x``, with a graph so a penalty can be trained on."""
+    """d critic(x_i) / d x_i for each sample, shaped like ``x``, with a graph so a penalty on it can be trained.
+
+    Only the input is differentiated (not the critic's weights). The backward pass runs outside
+    autocast, as AMP prescribes; the critic's forward pass runs under whatever autocast is active.
+    """
     x = x.detach().requires_grad_(True)
     scores = critic(x, labels)  # (N,)
-    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
-    return grad  # (N, C, H, W)
+    scale = _SCALE.get()
+    # Scaled: differentiate scale * mean (each score's gradient is scale / N, which stays inside
+    # fp16's range where scale * sum would not), then undo both factors.
+    out = scores.sum() if scale is None else scores.float().mean() * scale
+    if torch.is_autocast_enabled(x.device.type):
+        with torch.autocast(x.device.type, enabled=False):
+            (grad,) = torch.autograd.grad(out, x, create_graph=True)
+    else:
+        (grad,) = torch.autograd.grad(out, x, create_graph=True)
+    return grad if scale is None else grad * (scores.shape[0] / scale)  # (N, C, H, W)
 
 
 def input_gradient_norms(critic, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Per-sample L2 norms of d critic(x_i) / d x_i, with a graph so the norms can be trained on."""
-    return input_gradients(critic, x, labels).flatten(1).norm(2, dim=1)  # (N,)
+    grad = input_gradients(critic, x, labels)
+    return grad.flatten(1).float().norm(2, dim=1)  # (N,)
 
 
 def lazy_scale(step: int, interval: int) -> int:
@@ -49,6 +82,7 @@ class Penalty(Constraint):
     penalty of one batch; this class applies lazy regularisation (``cfg.interval``)."""
 
     per_sample: ClassVar[bool] = True
+    double_backward: ClassVar[bool] = True  # the penalty differentiates the critic's input gradient
     Config = PenaltyConfig
 
     def term(self, critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -17,13 +17,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import ganzoo
-from ganzoo import checkpoint, faults, rundir
+from ganzoo import checkpoint, faults, fused, rundir, speed
 from ganzoo.build import Models, build_models, count_params, load_data
 from ganzoo.components import ImageData
 from ganzoo.config import RunConfig
 from ganzoo.ema import EMA
 from ganzoo.guard import NonFiniteError, NonFiniteGuard
 from ganzoo.plugins import PluginHost
+from ganzoo.precision import Precision
 
 GRID_COLUMNS = 8
 GRID_MAX_ROWS = 20
@@ -32,9 +33,9 @@ GRID_MAX_ROWS = 20
 class Batches:
     """Shuffled minibatches from a dataset held as one tensor on the device (no DataLoader)."""
 
-    def __init__(self, data: ImageData, batch_size: int, device: torch.device, seed: int):
+    def __init__(self, data: ImageData, batch_size: int, device: torch.device, seed: int, memory_format: torch.memory_format = torch.contiguous_format):
         n = data.images.shape[0]
-        self.images = data.images.to(device)
+        self.images = data.images.to(device).contiguous(memory_format=memory_format)
         self.labels = data.labels.to(device)
         self.batch_size = min(batch_size, n)
         self.rng = torch.Generator().manual_seed(seed)
@@ -75,13 +76,18 @@ class Trainer:
         self.data = load_data(cfg, host)
         self.spec = self.data.spec
         self.models: Models = build_models(cfg, self.spec, host)
+        t = cfg.train
+        self.precision = Precision(t.precision, self.device)
         self.critic = self.models.critic.to(self.device)
         self.generator = self.models.generator.to(self.device)
-        t = cfg.train
-        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=t.lr_d, betas=t.betas)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=t.lr_g, betas=t.betas)
+        speed.prepare(self.models, t)  # channels-last, torch.compile
+        self.fused = t.fused and fused.can_fuse(self.critic)
+        self.critic_params = list(self.critic.parameters())
+        self.generator_params = list(self.generator.parameters())
+        self.opt_d = torch.optim.Adam(self.critic_params, lr=t.lr_d, betas=t.betas)
+        self.opt_g = torch.optim.Adam(self.generator_params, lr=t.lr_g, betas=t.betas)
+        self.batches = Batches(self.data, t.batch_size, self.device, cfg.seed, speed.memory_format(t))
         self.ema = EMA(self.generator, t.ema) if t.ema > 0 else None  # sampled from when enabled
-        self.batches = Batches(self.data, t.batch_size, self.device, cfg.seed)
         # Reliability (issue 4): keeps NaN/Inf out of the weights; GANZOO_FAULT is for tests only.
         self.guard = NonFiniteGuard([self.critic, self.generator, *([self.ema.module] if self.ema is not None else [])], [self.opt_d, self.opt_g], self.device, faults.active())
         rows = min(self.spec.num_classes, GRID_MAX_ROWS)
@@ -97,38 +103,52 @@ class Trainer:
         sums = {k: torch.zeros((), device=self.device) for k in ("loss_d", "wasserstein", "penalty")}
         for _ in range(self.cfg.train.n_critic):
             real, labels = self.batches.next()
-            z = torch.randn(real.shape[0], self.generator.z_dim, device=self.device)
-            with torch.no_grad():
-                fake = self.generator(z, labels)  # (B, C, H, W), no graph
-            real_s, fake_s = self.critic(real, labels), self.critic(fake, labels)  # (B,), (B,)
-            loss = self.models.loss.critic_loss(real_s, fake_s)
-            penalty = self.models.constraint.penalty(self.critic, real, fake, labels, self.critic_steps)
+            for k, v in self.critic_step(real, self.fake_batch(labels), labels).items():
+                sums[k] += v
+        self._labels = labels
+        return {k: v / self.cfg.train.n_critic for k, v in sums.items()}
+
+    def fake_batch(self, labels: torch.Tensor) -> torch.Tensor:
+        """Generated images for ``labels``, without a graph: the critic phase does not train the generator."""
+        z = torch.randn(labels.shape[0], self.generator.z_dim, device=self.device)
+        with torch.no_grad(), self.precision.autocast():
+            return self.generator(z, labels).float()  # (B, C, H, W)
+
+    def critic_step(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, constrain: bool = True) -> dict[str, torch.Tensor]:
+        """One critic update. ``constrain=False`` skips the Lipschitz constraint (``ganzoo bench`` prices it so)."""
+        constraint = self.models.constraint
+        with self.precision.autocast():
+            real_s, fake_s = fused.critic_scores(self.critic, real, fake, labels, self.fused)  # (B,), (B,)
+            loss = self.models.loss.critic_loss(real_s.float(), fake_s.float())
+            with self.precision.penalty_scale("critic"):
+                penalty = constraint.penalty(self.critic, real, fake, labels, self.critic_steps) if constrain else None
             loss = self.guard.screen("loss_d", self.critic_steps + 1, loss)  # reliability: NaN check
             penalty = None if penalty is None else self.guard.screen("penalty", self.critic_steps + 1, penalty)
             total = loss if penalty is None else loss + penalty
-            self.opt_d.zero_grad(set_to_none=True)
-            total.backward()
-            self.guard.screen_grads("critic_grad", self.critic_steps + 1, self.critic.parameters())  # reliability
-            self.opt_d.step()
-            self.models.constraint.after_critic_step(self.critic)
-            self.critic_steps += 1
-            self.guard.end_update("critic_step", self.critic_steps)  # reliability
-            sums["loss_d"] += total.detach()
-            sums["wasserstein"] += (real_s.mean() - fake_s.mean()).detach()
-            if penalty is not None:
-                sums["penalty"] += penalty.detach()
-        self._labels = labels
-        return {k: v / self.cfg.train.n_critic for k, v in sums.items()}
+        self.opt_d.zero_grad(set_to_none=True)
+        self.precision.backward_step(
+            "critic", total, self.opt_d, self.critic_params,
+            check_grads=lambda: self.guard.screen_grads("critic_grad", self.critic_steps + 1, self.critic_params),  # reliability
+        )
+        if constrain:
+            constraint.after_critic_step(self.critic)
+        self.critic_steps += 1
+        self.guard.end_update("critic_step", self.critic_steps)  # reliability
+        zero = torch.zeros((), device=self.device)
+        return {"loss_d": total.detach(), "wasserstein": (real_s.float().mean() - fake_s.float().mean()).detach(),
+                "penalty": zero if penalty is None else penalty.detach()}
 
     def generator_phase(self) -> torch.Tensor:
         labels = self._labels
         z = torch.randn(labels.shape[0], self.generator.z_dim, device=self.device)
-        loss = self.models.loss.generator_loss(self.critic(self.generator(z, labels), labels))
+        with self.precision.autocast():
+            loss = self.models.loss.generator_loss(self.critic(self.generator(z, labels), labels).float())
         loss = self.guard.screen("loss_g", self.step + 1, loss)  # reliability: NaN check
         self.opt_g.zero_grad(set_to_none=True)
-        loss.backward(inputs=list(self.generator.parameters()))  # no gradients for the critic
-        self.guard.screen_grads("generator_grad", self.step + 1, self.generator.parameters())  # reliability
-        self.opt_g.step()
+        self.precision.backward_step(  # no gradients for the critic
+            "generator", loss, self.opt_g, self.generator_params,
+            check_grads=lambda: self.guard.screen_grads("generator_grad", self.step + 1, self.generator_params),  # reliability
+        )
         if self.ema is not None:
             self.ema.update(self.generator, self.step)
         self.guard.end_update("generator_step", self.step + 1)  # reliability
@@ -168,7 +188,8 @@ class Trainer:
         rng = {"torch": _b64(torch.get_rng_state()), "data": _b64(self.batches.rng.get_state())}
         if self.device.type == "cuda":
             rng["cuda"] = _b64(torch.cuda.get_rng_state(self.device))
-        state = {"critic_steps": self.critic_steps, "data_pos": self.batches.pos, "elapsed": self.total_time(), "optimizers": groups, "rng": rng}
+        state = {"critic_steps": self.critic_steps, "data_pos": self.batches.pos, "elapsed": self.total_time(), "optimizers": groups, "rng": rng,
+                 "scalers": self.precision.state_dict()}
         return checkpoint.save(self.run_dir / "checkpoints", self.step, tensors, state, self.header())
 
     def _modules(self) -> list[tuple[str, torch.nn.Module]]:
@@ -193,6 +214,7 @@ class Trainer:
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(_unb64(state["rng"]["cuda"]), self.device)
         self.step, self.critic_steps = int(state["step"]), int(state["critic_steps"])
+        self.precision.load_state_dict(state.get("scalers", {}))
         self.elapsed = float(state.get("elapsed", 0.0))
 
     # -- reliability (issue 4): undo a step whose loss, penalty or gradient went non-finite -----

@@ -1,0 +1,129 @@
+"""The bench's output: a rich table, the JSON file, and the comparison with a saved JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from ganzoo.errors import GanzooError
+
+# Throughputs that ``--compare`` checks (higher is better); the first one present is the table's headline.
+COMPARED = ("train_images_per_s", "engine_images_per_s", "critic_step", "critic_step_unconstrained", "generator_forward_images_per_s")
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GanzooError(f"Cannot read the saved bench results {path}: {exc}. --compare needs a file written by `ganzoo bench --json FILE`.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise GanzooError(f"{path} is not a `ganzoo bench --json` file (it has no 'results' list).")
+    return data
+
+
+def write(path: Path, data: dict[str, Any]) -> None:
+    """Write the JSON through a temporary file and a rename, so an old file is never half-overwritten."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(path)
+
+
+def compare(results: list[dict[str, Any]], saved: dict[str, Any], fail_slower: float | None) -> dict[str, Any]:
+    """Ratios new/saved of each compared throughput, per configuration label; regressions beyond ``fail_slower`` %."""
+    old = {r["label"]: r for r in saved["results"] if r.get("status") == "ok"}
+    ratios: dict[str, dict[str, float]] = {}
+    regressions: list[str] = []
+    for r in results:
+        before = old.get(r["label"])
+        if r.get("status") != "ok" or before is None:
+            continue
+        row = {}
+        for key in COMPARED:
+            a, b = r["metrics"].get(key), before.get("metrics", {}).get(key)
+            if a and b and b.get("per_s"):
+                row[key] = a["per_s"] / b["per_s"]
+                if fail_slower is not None and row[key] < 1.0 - fail_slower / 100.0:
+                    regressions.append(f"{r['label']}: {key} {row[key]:.2f}x of the saved value (more than {fail_slower:g}% slower)")
+        ratios[r["label"]] = row
+    return {"file_labels": sorted(old), "ratios": ratios, "regressions": regressions, "fail_slower_pct": fail_slower}
+
+
+def _rate(stats: dict[str, Any], fmt: str = "{:.1f}") -> str:
+    return f"{fmt.format(stats['per_s'])} ±{100 * stats['spread']:.0f}%"
+
+
+def _ms(stats: dict[str, Any]) -> str:
+    return f"{1e3 * stats['median_s']:.1f} ±{100 * stats['spread']:.0f}%"
+
+
+def _vs(label: str, comparison: dict[str, Any]) -> str:
+    row = comparison["ratios"].get(label)
+    if not row:
+        return "not in file"
+    head = next(k for k in COMPARED if k in row)
+    worst = min(row.values())
+    return f"{row[head]:.2f}x" + (f" (worst {worst:.2f}x)" if worst < row[head] else "")
+
+
+def _bench_rows(r: dict[str, Any]) -> dict[str, str]:
+    m, f = r["metrics"], r["flops"]
+    return {
+        "train images/s": _rate(m["train_images_per_s"]),
+        "generator steps/s": f"{m['generator_steps_per_s']['per_s']:.3g}",
+        "critic step ms, constrained": _ms(m["critic_step"]),
+        "critic step ms, unconstrained": _ms(m["critic_step_unconstrained"]),
+        "constraint cost": f"{r['constraint_cost']:.2f}x",
+        "fused critic pass": "yes" if r["fused_critic_pass"] else "no",
+        "generator forward images/s": _rate(m["generator_forward_images_per_s"]),
+        "batches/s: device tensor | DataLoader": f"{m['data_tensor_batches_per_s']['per_s']:,.0f} | {m['data_dataloader_batches_per_s']['per_s']:,.0f}",
+        "peak memory MB": f"{r['peak_memory_mb']:,.0f}",
+        "parameters: critic | generator": f"{r['params']['critic']:,} | {r['params']['generator']:,}",
+        "GFLOP/image: G fwd | critic fwd": f"{f['generator_forward_per_image'] / 1e9:.3g} | {f['critic_forward_per_image'] / 1e9:.3g}",
+        "GFLOP per training step": f"{f['train_step'] / 1e9:.3g}",
+        "achieved GFLOP/s (of peak)": f"{r['achieved_gflops']:.1f} ({100 * (r['peak_fraction'] or 0):.0f}%)",
+    }
+
+
+def _versus_rows(r: dict[str, Any]) -> dict[str, str]:
+    m, per_round = r["metrics"], r["speedup_per_round"]
+    return {
+        "engine images/s": _rate(m["engine_images_per_s"], "{:.2f}"),
+        "reference images/s": _rate(m["reference_images_per_s"], "{:.2f}"),
+        "speedup (reference s / engine s)": f"{r['speedup']:.2f}x",
+        "speedup per round, min-max": f"{min(per_round):.2f}-{max(per_round):.2f}",
+    }
+
+
+def _caption(data: dict[str, Any]) -> str:
+    base = " ".join(data["settings"].get("overrides", [])) or "(none)"
+    mach = data["machine"]
+    gpu = f", {mach['gpu']}" if mach.get("gpu") else ""
+    memory = "" if data["mode"] == "vs_reference" else ("; memory: max allocated on the GPU" if gpu else "; memory: peak RSS of the process")
+    return f"overrides: {base}; {mach['cpu']}, {mach['torch_threads']} threads{gpu}; torch {mach['torch']}{memory}"
+
+
+def table(data: dict[str, Any], comparison: dict[str, Any] | None = None) -> Table:
+    """One column per configuration, one row per measurement; medians ± interquartile range."""
+    versus = data["mode"] == "vs_reference"
+    rounds, device = data["settings"]["rounds"], data["machine"]["device"]
+    if versus:
+        title = f"engine vs the seed notes' loop on {device}, {rounds} alternating rounds"
+    else:
+        title = f"ganzoo bench on {device}, {rounds} rounds, matmul peak {data['matmul_peak']['gflops']:.1f} GFLOP/s"
+    tab = Table(title=title, caption=_caption(data))
+    tab.add_column("")
+    cells: list[dict[str, str]] = []
+    for r in data["results"]:
+        tab.add_column(r["label"], overflow="fold")
+        row = {"status": "[yellow]refused[/] (below)"} if r["status"] != "ok" else {"status": "ok", **(_versus_rows(r) if versus else _bench_rows(r))}
+        if comparison is not None and r["status"] == "ok":
+            row["vs saved (headline, worst)"] = _vs(r["label"], comparison)
+        cells.append(row)
+    names = list(dict.fromkeys(k for row in cells for k in row))
+    for name in names:
+        tab.add_row(name, *(row.get(name, "") for row in cells))
+    return tab

@@ -1,0 +1,101 @@
+"""``ganzoo bench``: expand the matrix, measure every combination, print, save and compare."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+import ganzoo
+from ganzoo import compat
+from ganzoo.bench import report
+from ganzoo.bench.flops import matmul_peak
+from ganzoo.bench.measure import Settings, measure
+from ganzoo.bench.timing import machine
+from ganzoo.bench.versus import versus
+from ganzoo.config import parse_overrides, resolve
+from ganzoo.errors import ConfigError
+from ganzoo.plugins import PluginHost
+from ganzoo.train import pick_device
+
+REFERENCE_PRESET = "seed"
+
+
+def expand(overrides: list[str], matrix: list[str]) -> list[tuple[str, list[str]]]:
+    """``(label, overrides)`` for every combination of the matrix axes (``key=a,b`` each), base overrides first.
+
+    The label names the matrix values (``base`` without a matrix); ``--compare`` matches results by it.
+    """
+    axes: list[tuple[str, list[str]]] = []
+    for item in matrix:
+        key, sep, values = item.partition("=")
+        choices = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not key.strip() or not choices:
+            raise ConfigError(f"Cannot read the matrix axis '{item}': axes have the form key=a,b,c, for example critic=layernorm_cond,dcgan or train.precision=fp32,bf16.")
+        axes.append((key.strip(), choices))
+    if not axes:
+        return [("base", list(overrides))]
+    combos = []
+    for values in itertools.product(*(choices for _, choices in axes)):
+        picked = [f"{key}={value}" for (key, _), value in zip(axes, values)]
+        combos.append((" ".join(picked), [*overrides, *picked]))
+    return combos
+
+
+def bench(
+    overrides: list[str], host: PluginHost, *, matrix: list[str] = (), settings: Settings = Settings(),
+    vs_reference: bool = False, json_out: Path | None = None, compare_with: Path | None = None,
+    fail_slower: float | None = None, console: Console | None = None, peak_size: int = 1024,
+) -> tuple[dict[str, Any], list[str]]:
+    """Measure every combination. Returns the results and the regressions found against ``compare_with``."""
+    err = console or Console(stderr=True)
+    if settings.rounds < 1 or settings.warmup < 0:
+        raise ConfigError(f"--rounds must be at least 1 and --warmup at least 0 (got {settings.rounds} and {settings.warmup}).")
+    if fail_slower is not None and (compare_with is None or fail_slower < 0):
+        raise ConfigError("--fail-slower PCT needs --compare FILE and a percentage of at least 0, e.g. --compare base.json --fail-slower 10.")
+    saved = report.load(compare_with) if compare_with is not None else None
+    prefix = [f"preset={REFERENCE_PRESET}"] if vs_reference and "preset" not in parse_overrides(list(overrides)) else []
+    combos = []
+    for label, items in expand(list(overrides), list(matrix)):  # every combination is validated before anything is timed
+        items = [*prefix, *items]
+        try:
+            # Unknown names and keys stop the bench; combinations that cannot work are measured as refused.
+            combos.append((label, items, resolve([*items, "train.progress=false"], host, check_compat=False)))
+        except ConfigError as exc:
+            raise ConfigError(f"In the bench combination '{label}': {exc}") from None
+    device = pick_device(combos[0][2].train.device)
+    data: dict[str, Any] = {
+        "ganzoo": ganzoo.__version__, "mode": "vs_reference" if vs_reference else "bench", "machine": machine(device),
+        "settings": {"warmup": settings.warmup, "rounds": settings.rounds, "overrides": list(overrides), "matrix": list(matrix)}, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if not vs_reference:
+        data["matmul_peak"] = matmul_peak(device, size=peak_size)
+    results = []
+    for i, (label, items, cfg) in enumerate(combos, 1):
+        err.print(f"[dim]bench {i}/{len(combos)}:[/] {label}")
+        row: dict[str, Any] = {"label": label, "overrides": items, "config": cfg.to_dict()}
+        try:
+            compat.check(cfg, host)
+            row.update(versus(cfg, host, settings) if vs_reference else measure(cfg, host, settings, data["matmul_peak"]["gflops"]))
+            row["status"] = "ok"
+        except ConfigError as exc:
+            if len(combos) == 1:
+                raise
+            row.update(status="refused", error=str(exc))
+        results.append(row)
+    data["results"] = results
+    comparison = None
+    if saved is not None:
+        comparison = report.compare(results, saved, fail_slower)
+        data["comparison"] = {**comparison, "file": str(compare_with)}
+    Console().print(report.table(data, comparison))
+    for r in results:
+        if r["status"] != "ok":
+            err.print(f"[yellow]refused[/] {r['label']}: {r['error']}", soft_wrap=True)
+    if json_out is not None:
+        report.write(json_out, data)
+        err.print(f"wrote {json_out}")
+    return data, comparison["regressions"] if comparison else []

@@ -1,0 +1,37 @@
+"""``ganzoo bench --vs-reference``: the engine against the seed notes' loop, alternating in one process.
+
+Both start from the same initial weights, take the same batches and run the same models, batch
+size, ``n_critic`` and fp32 maths; each round times one generator step (``n_critic`` critic steps
+and one generator step) of each, engine first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganzoo.bench.measure import Settings, Setup
+from ganzoo.bench.reference import ReferenceLoop
+from ganzoo.bench.timing import alternate
+from ganzoo.config import RunConfig
+from ganzoo.plugins import PluginHost
+
+
+def versus(cfg: RunConfig, host: PluginHost, settings: Settings) -> dict[str, Any]:
+    setup = Setup(cfg, host)
+    try:
+        reference = ReferenceLoop.like(setup.trainer)  # copies of the initial weights
+        stats = alternate({"engine": setup.generator_step, "reference": reference.step}, setup.device, settings.warmup, settings.rounds)
+        b, n_critic = setup.batch, cfg.train.n_critic
+        engine, ref = stats["engine"], stats["reference"]
+        return {
+            "batch": b,
+            "n_critic": n_critic,
+            "metrics": {
+                "engine_images_per_s": {**engine.to_dict(), "per_s": b * n_critic / engine.median},
+                "reference_images_per_s": {**ref.to_dict(), "per_s": b * n_critic / ref.median},
+            },
+            "speedup": ref.median / engine.median,
+            "speedup_per_round": [r / e for e, r in zip(engine.times, ref.times)],
+        }
+    finally:
+        setup.close()

@@ -1,0 +1,41 @@
+"""Speed settings applied to the networks when a trainer is built: channels-last and torch.compile.
+
+Each is a ``train.*`` option, so ``ganzoo bench --matrix train.channels_last=true,false`` measures it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ganzoo.build import Models
+from ganzoo.config import TrainConfig
+from ganzoo.errors import ConfigError
+
+# torch.compile backend; tests may swap in "aot_eager" (graph capture and AOTAutograd without C++ codegen).
+COMPILE_BACKEND = "inductor"
+
+
+def memory_format(train: TrainConfig) -> torch.memory_format:
+    return torch.channels_last if train.channels_last else torch.contiguous_format
+
+
+def check_compile(models: Models, train: TrainConfig) -> None:
+    """Refuse ``train.compile=true`` when the constraint differentiates a gradient (double backward)."""
+    constraint = models.constraint
+    if train.compile and constraint.double_backward:
+        raise ConfigError(
+            f"train.compile=true cannot be used with constraint '{constraint.name}': its penalty differentiates the "
+            "critic's input gradient (double backward), which torch.compile does not support, and the gradients "
+            "could be silently wrong. Use train.compile=false with this constraint, or a constraint without a "
+            "gradient penalty (constraint=clip or constraint=none) with train.compile=true."
+        )
+
+
+def prepare(models: Models, train: TrainConfig) -> None:
+    """Apply channels-last and compile to the critic and generator, in place (state_dict keys unchanged)."""
+    check_compile(models, train)
+    for net in (models.critic, models.generator):
+        if train.channels_last:
+            net.to(memory_format=torch.channels_last)  # 4-D weights; activations follow the conv weights
+        if train.compile:
+            net.compile(backend=COMPILE_BACKEND)

@@ -1,0 +1,193 @@
+"""The engine's speed features give the maths of the plain loop: the seed notes' reference loop,
+the fused critic pass, channels-last, mixed precision and torch.compile."""
+
+import copy
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo import fused, speed
+from ganzoo.bench.reference import ReferenceLoop
+from ganzoo.config import resolve
+from ganzoo.errors import ConfigError
+from ganzoo.penalties import input_gradients, scaled_input_gradients
+from ganzoo.precision import Precision
+from ganzoo.train import Trainer
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Toy models gain nothing from a second thread, and on a shared 2-core machine OpenMP barriers
+    waiting for a busy core make each op take milliseconds instead of microseconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# The seed preset at toy sizes: BatchNorm and dropout in the generator, LayerNorm critic, gp.
+SEED_TINY = ["preset=seed", "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3", "critic.width=2",
+             "generator.base=32", "generator.z_dim=8", "train.batch_size=8", "train.n_critic=2", "train.progress=false"]
+
+
+def _steps(step, n, seed=7):
+    torch.manual_seed(seed)
+    out = []
+    for _ in range(n):
+        out.append({k: float(v) for k, v in step().items()})
+    return out
+
+
+def _engine_step(trainer):
+    def step():
+        stats = trainer.critic_phase()
+        stats["loss_g"] = trainer.generator_phase()
+        return stats
+    return step
+
+
+def _close(a, b, rtol=1e-4, atol=1e-5):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.keys() == y.keys()
+        for k in x:
+            assert x[k] == pytest.approx(y[k], rel=rtol, abs=atol), (k, x, y)
+
+
+# Dropout draws its mask in memory order, so a channels-last generator draws other (equally random)
+# masks than the contiguous reference: the fast engine is compared without dropout.
+@pytest.mark.parametrize("engine", [["generator.dropout=0"], ["train.fused=false", "train.channels_last=false"], ["train.channels_last=false"]],
+                         ids=["fast", "plain", "fused"])
+def test_engine_and_reference_loop_give_the_same_losses(host, engine):
+    trainer = Trainer(resolve([*SEED_TINY, *engine], host), host, run_dir=None)
+    reference = ReferenceLoop.like(trainer)
+    ours = _steps(_engine_step(trainer), 3)
+    theirs = _steps(reference.step, 3)
+    _close(ours, theirs)
+    assert all(s["penalty"] > 0 for s in ours)  # the penalty is part of what was compared
+    for a, b in zip(trainer.generator.state_dict().values(), reference.model_G.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), rtol=1e-3, atol=1e-5)
+
+
+def test_reference_loop_builds_a_generator_graph_in_critic_steps(host):
+    trainer = Trainer(resolve(SEED_TINY, host), host, run_dir=None)
+    reference = ReferenceLoop.like(trainer)
+    seen = []
+    reference.model_G.blocks.register_forward_hook(lambda m, i, o: seen.append(o.requires_grad))  # the loop calls G.forward
+    reference.step()
+    assert seen == [True] * 3  # 2 critic steps and the generator step, all with a graph
+
+
+def test_reference_refuses_what_the_seed_loop_does_not_do(host):
+    trainer = Trainer(resolve([*SEED_TINY, "constraint=clip"], host), host, run_dir=None)
+    with pytest.raises(ConfigError, match="constraint=gp"):
+        ReferenceLoop.like(trainer)
+
+
+def test_fused_pass_scores_like_two_passes_and_only_when_per_sample(host):
+    trainer = Trainer(resolve(SEED_TINY, host), host, run_dir=None)
+    assert trainer.fused
+    real, labels = trainer.batches.next()
+    fake = trainer.fake_batch(labels)
+    together = fused.critic_scores(trainer.critic, real, fake, labels, fused=True)
+    apart = fused.critic_scores(trainer.critic, real, fake, labels, fused=False)
+    for a, b in zip(together, apart):
+        assert a.shape == (8,) and torch.allclose(a, b, rtol=1e-5, atol=1e-6)
+    batchnorm = Trainer(resolve([*SEED_TINY, "critic.norm=batch", "constraint=clip"], host), host, run_dir=None)
+    assert not batchnorm.fused  # BatchNorm would see other batch statistics in one pass
+
+
+def test_channels_last_converts_the_networks_and_keeps_the_losses(host):
+    fast = Trainer(resolve(SEED_TINY, host), host, run_dir=None)
+    plain = Trainer(resolve([*SEED_TINY, "train.channels_last=false"], host), host, run_dir=None)
+    convs = [m.weight for m in fast.generator.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
+    assert any(not w.is_contiguous() for w in convs)
+    z, labels = torch.randn(4, 8), torch.tensor([0, 1, 2, 0])
+    assert fast.generator(z, labels).is_contiguous(memory_format=torch.channels_last)
+    assert all(w.is_contiguous() for w in plain.generator.parameters())
+    no_dropout = [*SEED_TINY, "generator.dropout=0"]  # dropout masks follow the memory order
+    fast = Trainer(resolve(no_dropout, host), host, run_dir=None)
+    plain = Trainer(resolve([*no_dropout, "train.channels_last=false"], host), host, run_dir=None)
+    _close(_steps(_engine_step(fast), 2), _steps(_engine_step(plain), 2))
+
+
+def test_compile_is_refused_with_a_double_backward_penalty(host):
+    with pytest.raises(ConfigError, match="double backward") as err:
+        Trainer(resolve([*SEED_TINY, "train.compile=true"], host), host, run_dir=None)
+    assert "constraint=clip" in str(err.value) and "train.compile=false" in str(err.value)
+
+
+def test_compile_gives_the_losses_of_eager_mode(host, monkeypatch):
+    # aot_eager runs TorchDynamo's capture and AOTAutograd (where wrong gradients would come from)
+    # without inductor's C++ build, which takes minutes on a 2-core CPU.
+    monkeypatch.setattr(speed, "COMPILE_BACKEND", "aot_eager")
+    torch._dynamo.reset()
+    clip = [*SEED_TINY, "constraint=clip", "generator.dropout=0", "train.n_critic=1"]
+    compiled = Trainer(resolve([*clip, "train.compile=true"], host), host, run_dir=None)
+    eager = Trainer(resolve(clip, host), host, run_dir=None)
+    assert compiled.critic._compiled_call_impl is not None and eager.critic._compiled_call_impl is None
+    _close(_steps(_engine_step(compiled), 1), _steps(_engine_step(eager), 1), rtol=1e-4)
+    torch._dynamo.reset()
+
+
+def test_fp16_is_refused_on_a_cpu(host):
+    with pytest.raises(ConfigError, match="needs a CUDA GPU") as err:
+        Trainer(resolve([*SEED_TINY, "train.precision=fp16", "train.device=cpu"], host), host, run_dir=None)
+    assert "train.precision=bf16" in str(err.value)
+
+
+def test_bf16_autocast_trains_close_to_fp32(host):
+    one = [*SEED_TINY, "train.n_critic=1"]
+    bf16 = Trainer(resolve([*one, "train.precision=bf16"], host), host, run_dir=None)
+    fp32 = Trainer(resolve(one, host), host, run_dir=None)
+    seen = []
+    bf16.critic.features[0].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    a, b = _steps(_engine_step(bf16), 1)[0], _steps(_engine_step(fp32), 1)[0]
+    assert torch.bfloat16 in seen
+    for k in a:
+        assert a[k] == pytest.approx(b[k], rel=0.05, abs=0.05), k
+
+
+class TinyScoreCritic(ganzoo.Critic):
+    """Scores so small that fp16 gradients underflow to zero unless the scores are scaled first."""
+
+    name = "tiny_scores"
+
+    def __init__(self):
+        torch.nn.Module.__init__(self)
+        self.lin = torch.nn.Linear(16, 1, bias=False)
+        torch.nn.init.constant_(self.lin.weight, 1e-4)
+
+    def forward(self, x, labels):
+        return 1e-4 * self.lin(x.flatten(1)).squeeze(1)  # d score / d x = 1e-8 everywhere
+
+
+def test_fp16_penalty_gradient_is_taken_on_scaled_scores_then_unscaled():
+    critic, x, labels = TinyScoreCritic(), torch.randn(3, 1, 4, 4), torch.zeros(3, dtype=torch.long)
+    precision = Precision("fp16", torch.device("cpu"), strict=False)  # the GPU recipe, run on a CPU for the test
+    with precision.autocast():
+        plain = input_gradients(critic, x, labels)
+        with precision.penalty_scale("critic"):  # the scaler's initial scale, 2**16
+            scaled = input_gradients(critic, x, labels)
+    assert torch.count_nonzero(plain) == 0  # 1e-8 is below fp16's smallest subnormal
+    assert torch.allclose(scaled, torch.full_like(x, 1e-8), rtol=1e-2)
+    assert scaled.dtype == torch.float32 and scaled.requires_grad
+
+
+def test_scaled_input_gradients_change_nothing_in_fp32():
+    critic, x, labels = TinyScoreCritic(), torch.randn(3, 1, 4, 4), torch.zeros(3, dtype=torch.long)
+    with scaled_input_gradients(1024.0):
+        scaled = input_gradients(critic, x, labels)
+    assert torch.allclose(scaled, input_gradients(critic, x, labels), rtol=1e-6)
+
+
+def test_fp16_trainer_steps_with_gradient_scalers(host):
+    trainer = Trainer(resolve([*SEED_TINY, "train.n_critic=1"], host), host, run_dir=None)
+    trainer.precision = Precision("fp16", torch.device("cpu"), strict=False)
+    before = copy.deepcopy(trainer.critic.state_dict())
+    stats = _steps(_engine_step(trainer), 2)
+    assert all(torch.isfinite(torch.tensor(list(s.values()))).all() for s in stats)
+    assert set(trainer.precision.state_dict()) == {"critic", "generator"}
+    changed = [not torch.equal(before[k], v) for k, v in trainer.critic.state_dict().items()]
+    assert any(changed)
