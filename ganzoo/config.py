@@ -40,6 +40,7 @@ class TrainConfig(Config):
     eval_n: int = Field(500, ge=10, description="generated images per evaluation during training")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train; auto picks cuda when present")
     progress: bool = Field(True, description="show a progress bar")
+    sync_bn: bool = Field(False, description="under torchrun, BatchNorm statistics over the global batch (SyncBatchNorm, CUDA only); no effect in one process")
     ema: float = Field(0.0, ge=0.0, lt=1.0, description="decay of an exponential moving average of the generator weights used for samples (0: off; e.g. 0.999)")
 
     @field_validator("betas")

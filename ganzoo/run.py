@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ganzoo import checkpoint, rundir
+from ganzoo import checkpoint, distributed, rundir
 from ganzoo.build import build_models, count_params, load_data
 from ganzoo.config import RunConfig, parse_overrides, resolve
 from ganzoo.errors import ConfigError
@@ -52,8 +52,9 @@ def start(overrides: list[str], host: PluginHost, console: Console | None = None
     run_dir = Path(cfg.out) if cfg.out else Path("runs") / rundir.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
     cfg.out = str(run_dir)
     trainer = Trainer(cfg, host, run_dir, console)  # loads data and builds models: fails before any file is written
-    rundir.prepare(run_dir, fresh=True)
-    rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
+    if distributed.is_writer():  # under torchrun only rank 0 writes; the others only train
+        rundir.prepare(run_dir, fresh=True)
+        rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
     trainer.fit()
     return run_dir
 
@@ -81,8 +82,9 @@ def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, console: Co
         trainer.console.print(f"[yellow]skipped a damaged checkpoint:[/] {note}")
     trainer.load_state(tensors, state)
     trainer.console.print(f"resuming {run_dir} from {path.name} (step {trainer.step} of {cfg.train.steps})")
-    rundir.prepare(run_dir, fresh=False)
-    rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
+    if distributed.is_writer():
+        rundir.prepare(run_dir, fresh=False)
+        rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
     trainer.fit()
     return run_dir
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import ganzoo
-from ganzoo import checkpoint, rundir
+from ganzoo import checkpoint, distributed, rundir
 from ganzoo.build import Models, build_models, count_params, load_data
 from ganzoo.components import ImageData
 from ganzoo.config import RunConfig
@@ -45,8 +45,9 @@ class Batches:
             self.perm = torch.randperm(self.perm.numel(), generator=self.rng)
             self.pos = 0
         idx = self.perm[self.pos : self.pos + self.batch_size].to(self.images.device)
+        idx = distributed.shard(idx)  # [distributed] this rank's slice of the global batch
         self.pos += self.batch_size
-        return self.images[idx], self.labels[idx]  # (B, C, H, W), (B,)
+        return self.images[idx], self.labels[idx]  # (B / ranks, C, H, W), (B / ranks,)
 
 
 def pick_device(name: str) -> torch.device:
@@ -68,19 +69,23 @@ def _unb64(s: str) -> torch.Tensor:
 class Trainer:
     def __init__(self, cfg: RunConfig, host: PluginHost, run_dir: Path, console: Console | None = None):
         self.cfg, self.host, self.run_dir = cfg, host, run_dir
-        self.console = console or Console(stderr=True)
-        self.device = pick_device(cfg.train.device)
+        self.device = distributed.init(pick_device(cfg.train.device))  # [distributed] no-op without torchrun
+        self.console = console or Console(stderr=True, quiet=not distributed.is_writer())
         torch.manual_seed(cfg.seed)
         self.data = load_data(cfg, host)
         self.spec = self.data.spec
         self.models: Models = build_models(cfg, self.spec, host)
         self.critic = self.models.critic.to(self.device)
         self.generator = self.models.generator.to(self.device)
+        if cfg.train.sync_bn:  # [distributed]
+            self.critic, self.generator = (distributed.sync_batchnorm(m, self.device) for m in (self.critic, self.generator))
         t = cfg.train
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=t.lr_d, betas=t.betas)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=t.lr_g, betas=t.betas)
         self.ema = EMA(self.generator, t.ema) if t.ema > 0 else None  # sampled from when enabled
         self.batches = Batches(self.data, t.batch_size, self.device, cfg.seed)
+        distributed.check_batch(self.batches.batch_size)  # [distributed]
+        self.writer = distributed.is_writer()  # [distributed] rank 0 alone writes files
         rows = min(self.spec.num_classes, GRID_MAX_ROWS)
         g = torch.Generator().manual_seed(cfg.seed + 1)
         self.fixed_z = torch.randn(GRID_COLUMNS, self.generator.z_dim, generator=g).repeat(rows, 1)  # (rows*cols, z)
@@ -94,7 +99,7 @@ class Trainer:
         sums = {k: torch.zeros((), device=self.device) for k in ("loss_d", "wasserstein", "penalty")}
         for _ in range(self.cfg.train.n_critic):
             real, labels = self.batches.next()
-            z = torch.randn(real.shape[0], self.generator.z_dim, device=self.device)
+            z = distributed.shard_draw(torch.randn, (real.shape[0], self.generator.z_dim), device=self.device)
             with torch.no_grad():
                 fake = self.generator(z, labels)  # (B, C, H, W), no graph
             real_s, fake_s = self.critic(real, labels), self.critic(fake, labels)  # (B,), (B,)
@@ -103,6 +108,7 @@ class Trainer:
             total = loss if penalty is None else loss + penalty
             self.opt_d.zero_grad(set_to_none=True)
             total.backward()
+            distributed.average_gradients(self.critic)  # [distributed]
             self.opt_d.step()
             self.models.constraint.after_critic_step(self.critic)
             self.critic_steps += 1
@@ -115,10 +121,11 @@ class Trainer:
 
     def generator_phase(self) -> torch.Tensor:
         labels = self._labels
-        z = torch.randn(labels.shape[0], self.generator.z_dim, device=self.device)
+        z = distributed.shard_draw(torch.randn, (labels.shape[0], self.generator.z_dim), device=self.device)
         loss = self.models.loss.generator_loss(self.critic(self.generator(z, labels), labels))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(inputs=list(self.generator.parameters()))  # no gradients for the critic
+        distributed.average_gradients(self.generator)  # [distributed]
         self.opt_g.step()
         if self.ema is not None:
             self.ema.update(self.generator, self.step)
@@ -158,7 +165,7 @@ class Trainer:
         rng = {"torch": _b64(torch.get_rng_state()), "data": _b64(self.batches.rng.get_state())}
         if self.device.type == "cuda":
             rng["cuda"] = _b64(torch.cuda.get_rng_state(self.device))
-        state = {"critic_steps": self.critic_steps, "data_pos": self.batches.pos, "elapsed": self.total_time(), "optimizers": groups, "rng": rng}
+        state = {"world_size": distributed.world(), "critic_steps": self.critic_steps, "data_pos": self.batches.pos, "elapsed": self.total_time(), "optimizers": groups, "rng": rng}
         return checkpoint.save(self.run_dir / "checkpoints", self.step, tensors, state, self.header())
 
     def _modules(self) -> list[tuple[str, torch.nn.Module]]:
@@ -188,14 +195,16 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------
     def fit(self) -> None:
         t = self.cfg.train
-        log = rundir.MetricsLog(self.run_dir / "metrics.jsonl", resume_step=self.step)
+        log = rundir.MetricsLog(self.run_dir / "metrics.jsonl", resume_step=self.step) if self.writer else None  # [distributed]
         progress = Progress(
             TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[rate]} steps/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            TextColumn("{task.fields[losses]}"), console=self.console, disable=not t.progress, transient=False,
+            TextColumn("{task.fields[losses]}"), console=self.console, disable=not (t.progress and self.writer), transient=False,
         )
         self.critic.train()
         self.generator.train()
+        for _, module in self._modules():  # [distributed] every rank starts from rank 0's weights
+            distributed.broadcast_module(module)
         started, start_step = time.perf_counter(), self.step
         self._clock = (started, self.elapsed)
         try:
@@ -205,6 +214,10 @@ class Trainer:
                     stats = self.critic_phase()
                     stats["loss_g"] = self.generator_phase()
                     self.step += 1
+                    distributed.maybe_fault(self.step)  # [distributed] test hook, inert unless GANZOO_FAULT_* is set
+                    stats = distributed.all_mean_dict(stats)  # [distributed] global-batch means
+                    if not self.writer:  # [distributed] only rank 0 logs, samples, evaluates and checkpoints
+                        continue
                     now = time.perf_counter()
                     record = {"step": self.step, **{k: float(v) for k, v in stats.items()}, "time": round(self.total_time(), 3)}
                     log.write(record)
@@ -219,7 +232,8 @@ class Trainer:
                     if last or (t.checkpoint_every and self.step % t.checkpoint_every == 0):
                         self.save_checkpoint()
         finally:
-            log.close()
+            if log is not None:
+                log.close()
 
     def evaluate(self, log: rundir.MetricsLog) -> dict[str, Any]:
         """Score quality now; append it to metrics.jsonl and redraw quality.png."""
