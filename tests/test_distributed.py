@@ -19,6 +19,7 @@ from conftest import TINY
 from dist_worker import train_and_dump
 from ganzoo import checkpoint, distributed
 from ganzoo.errors import ConfigError
+from ganzoo.run import start
 
 WORKER = Path(__file__).with_name("dist_worker.py")
 # A per-sample generator norm: BatchNorm would couple the samples of a rank's shard only.
@@ -95,7 +96,7 @@ def test_only_rank_zero_writes_the_run_directory(two_process_runs):
     assert state["world_size"] == 2
 
 
-def test_a_killed_rank_ends_the_run_and_two_processes_resume_from_the_checkpoint(host, tmp_path):
+def test_a_killed_rank_ends_the_run_and_it_resumes_on_two_then_one_process(host, tmp_path):
     run = tmp_path / "run"
     args = [ganzoo_script(), "run", *BASE, "train.steps=4", "train.checkpoint_every=1", f"out={run}"]
     fault = {"GANZOO_FAULT_RANK": "1", "GANZOO_FAULT_STEP": "3", "GANZOO_FAULT_MODE": "kill", "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1"}
@@ -113,6 +114,12 @@ def test_a_killed_rank_ends_the_run_and_two_processes_resume_from_the_checkpoint
     train_and_dump(host, [*BASE, "train.steps=4"], tmp_path / "unbroken", tmp_path / "unbroken.safetensors")
     unbroken = load_file(str(tmp_path / "unbroken.safetensors"))
     assert_close({k: v for k, v in final.items() if k in unbroken}, unbroken, "resumed")
+    # The data position is global, so the same run continues on a different number of processes (1 here).
+    start([f"resume={run}", "train.steps=5"], host)
+    final = checkpoint.load(checkpoint.list_checkpoints(run / "checkpoints")[-1])[0]
+    train_and_dump(host, [*BASE, "train.steps=5"], tmp_path / "unbroken5", tmp_path / "unbroken5.safetensors")
+    unbroken = load_file(str(tmp_path / "unbroken5.safetensors"))
+    assert_close({k: v for k, v in final.items() if k in unbroken}, unbroken, "resumed on 1 process")
 
 
 def test_a_failing_rank_fails_the_whole_run_with_its_error_shown(tmp_path):
