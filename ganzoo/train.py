@@ -3,6 +3,10 @@
 The loss and the constraint are objects that know their phase: in the critic phase the loss gives
 the critic objective and the constraint adds its penalty (``penalty``) or acts after the optimiser
 step (``after_critic_step``); in the generator phase only the loss is used.
+
+Under torchrun every rank runs this same loop on its shard of the global batch; the lines marked
+``[distributed]`` average gradients, slice random draws and keep file writing on rank 0
+(:mod:`ganzoo.distributed`). Without torchrun they change nothing.
 """
 
 from __future__ import annotations
@@ -99,7 +103,7 @@ class Trainer:
         sums = {k: torch.zeros((), device=self.device) for k in ("loss_d", "wasserstein", "penalty")}
         for _ in range(self.cfg.train.n_critic):
             real, labels = self.batches.next()
-            z = distributed.shard_draw(torch.randn, (real.shape[0], self.generator.z_dim), device=self.device)
+            z = distributed.shard_draw(torch.randn, (real.shape[0], self.generator.z_dim), device=self.device)  # [distributed]
             with torch.no_grad():
                 fake = self.generator(z, labels)  # (B, C, H, W), no graph
             real_s, fake_s = self.critic(real, labels), self.critic(fake, labels)  # (B,), (B,)
@@ -121,7 +125,7 @@ class Trainer:
 
     def generator_phase(self) -> torch.Tensor:
         labels = self._labels
-        z = distributed.shard_draw(torch.randn, (labels.shape[0], self.generator.z_dim), device=self.device)
+        z = distributed.shard_draw(torch.randn, (labels.shape[0], self.generator.z_dim), device=self.device)  # [distributed]
         loss = self.models.loss.generator_loss(self.critic(self.generator(z, labels), labels))
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward(inputs=list(self.generator.parameters()))  # no gradients for the critic

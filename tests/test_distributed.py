@@ -144,3 +144,12 @@ def test_without_torchrun_everything_is_one_process(monkeypatch):
     assert not distributed.active() and distributed.world() == 1 and distributed.is_writer()
     x = torch.arange(6.0)
     assert torch.equal(distributed.shard(x), x)
+
+
+def test_sync_bn_is_refused_on_cpu_only_where_there_is_batchnorm_to_sync(monkeypatch):
+    monkeypatch.setattr(distributed, "world", lambda: 2)
+    with_bn = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    with pytest.raises(ConfigError, match="train.sync_bn=true needs CUDA.*generator.norm=layer"):
+        distributed.sync_batchnorm(with_bn, torch.device("cpu"))
+    without = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.LayerNorm([2, 2, 2]))
+    assert distributed.sync_batchnorm(without, torch.device("cpu")) is without
