@@ -38,8 +38,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             Console().print_json(data=result)
         return 0
-    run_dir = start(args.overrides, host)
-    Console(stderr=True).print(f"[green]done:[/] {run_dir}")
+    from ganzoo import distributed
+
+    try:
+        run_dir = start(args.overrides, host)
+        if distributed.is_writer():
+            Console(stderr=True).print(f"[green]done:[/] {run_dir}")
+    finally:
+        distributed.close()
     return 0
 
 

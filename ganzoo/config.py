@@ -41,6 +41,7 @@ class TrainConfig(Config):
     eval_n: int = Field(500, ge=10, description="generated images per evaluation during training")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train; auto picks cuda when present")
     progress: bool = Field(True, description="show a progress bar")
+    sync_bn: bool = Field(False, description="under torchrun, BatchNorm statistics over the global batch (SyncBatchNorm, CUDA only); no effect in one process")
     ema: float = Field(0.0, ge=0.0, lt=1.0, description="decay of an exponential moving average of the generator weights used for samples (0: off; e.g. 0.999)")
     max_retries: int = Field(3, ge=0, le=1000, description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops")
     # Speed settings (ganzoo/speed.py, ganzoo/precision.py); `ganzoo bench` measures each of them.

@@ -9,6 +9,11 @@ Penalties that take the critic's gradient with respect to its input should use
 sets a loss scale with :func:`scaled_input_gradients`, and these helpers then take the gradient of
 the scaled scores and unscale it before the penalty is formed, as the PyTorch AMP documentation
 prescribes for gradient penalties. In fp32 nothing changes.
+
+Under data-parallel training each rank holds a shard of the global batch. Random tensors are drawn
+at the global batch's size on every rank (the RNGs are identically seeded) and each rank keeps its
+slice (:func:`shard_rand`), so a multi-process penalty sees exactly the single-process numbers.
+A statistic over the whole batch (DRAGAN's standard deviation) is reduced over ranks (:func:`batch_std`).
 """
 
 from __future__ import annotations
@@ -20,14 +25,31 @@ from typing import ClassVar, Iterator
 import torch
 from pydantic import Field
 
+from ganzoo import distributed
 from ganzoo.components import Config, Constraint
 
 _SCALE: ContextVar[torch.Tensor | float | None] = ContextVar("ganzoo_input_gradient_scale", default=None)
 
 
+def shard_rand(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """Uniform [0, 1) noise of ``shape`` for this rank's shard: drawn for the global batch
+    (``shape[0]`` times the number of ranks) and sliced, so every rank draws the same numbers."""
+    return distributed.shard_draw(torch.rand, shape, device=like.device, dtype=like.dtype)  # (N, ...)
+
+
+def batch_std(x: torch.Tensor) -> torch.Tensor:
+    """``x.std()`` over the global batch (all ranks' shards together), without a graph."""
+    if distributed.world() == 1:
+        return x.detach().std()
+    x = x.detach()
+    stats = torch.stack([x.sum(), (x * x).sum(), torch.tensor(float(x.numel()), device=x.device, dtype=x.dtype)])
+    total, sq, n = distributed.all_mean(stats) * distributed.world()
+    return ((sq - total * total / n) / (n - 1)).clamp_min(0).sqrt()
+
+
 def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """Random points on the segments real_i -> fake_i, one mixing weight per sample, any shape (N, ...)."""
-    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    alpha = shard_rand((real.shape[0],) + (1,) * (real.dim() - 1), real)
     return alpha * real.detach() + (1.0 - alpha) * fake.detach()  # (N, C, H, W)
 
 

@@ -45,19 +45,24 @@ class Precision:
         scaler = self.scalers.get(name)
         return nullcontext() if scaler is None else scaled_input_gradients(scaler.get_scale())
 
-    def backward_step(self, name: str, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params: list[torch.Tensor], check_grads=None) -> None:
+    def backward_step(self, name: str, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params: list[torch.Tensor], before_step=None, check_grads=None) -> None:
         """Gradients of ``loss`` for ``params`` only, then the optimiser step (skipped by the scaler on overflow).
 
-        ``check_grads()`` runs between the backward pass and the step, without a scaler only: with
-        fp16's scaler, overflowing gradients are expected and the scaler itself skips that step."""
+        ``before_step()`` (gradient averaging across ranks) runs between the backward pass and the
+        step; ``check_grads()`` then too, but without a scaler only: with fp16's scaler, overflowing
+        gradients are expected and the scaler itself skips that step."""
         scaler = self.scalers.get(name)
         if scaler is None:
             loss.backward(inputs=params)
+            if before_step is not None:
+                before_step()
             if check_grads is not None:
                 check_grads()
             optimizer.step()
             return
         scaler.scale(loss).backward(inputs=params)
+        if before_step is not None:
+            before_step()
         scaler.step(optimizer)
         scaler.update()
 

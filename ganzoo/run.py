@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from ganzoo import checkpoint, rundir
+from ganzoo import checkpoint, distributed, rundir
 from ganzoo.build import build_models, count_params, load_data
 from ganzoo.config import RunConfig, parse_overrides, resolve
 from ganzoo.errors import CheckpointError, ConfigError, did_you_mean
@@ -59,9 +61,12 @@ def start(overrides: list[str], host: PluginHost, console: Console | None = None
     run_dir = Path(cfg.out) if cfg.out else Path("runs") / rundir.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
     cfg.out = str(run_dir)
     trainer = Trainer(cfg, host, run_dir, console)  # loads data and builds models: fails before any file is written
-    rundir.prepare(run_dir, fresh=True)
-    with rundir.lock(run_dir):
-        rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
+    writer = distributed.is_writer()  # under torchrun only rank 0 writes; the others only train
+    if writer:
+        rundir.prepare(run_dir, fresh=True)
+    with rundir.lock(run_dir) if writer else contextlib.nullcontext():
+        if writer:
+            rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
         trainer.fit()
     return run_dir
 
@@ -83,7 +88,8 @@ def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, console: Co
             f"{ALLOW_KEY}={','.join(sorted(refused))}; or start a new run with out=NEW_DIR."
         )
     trainer = Trainer(cfg, host, run_dir, console)
-    with rundir.lock(run_dir):
+    writer = distributed.is_writer()  # under torchrun only rank 0 writes; the others only train
+    with rundir.lock(run_dir) if writer else contextlib.nullcontext():
         ckpt_root = run_dir / "checkpoints"
         if checkpoint.list_checkpoints(ckpt_root):
             path, (tensors, state, header), skipped = checkpoint.latest(ckpt_root)
@@ -93,8 +99,9 @@ def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, console: Co
             trainer.console.print(f"resuming {run_dir} from {path.name} (step {trainer.step} of {cfg.train.steps})", soft_wrap=True)
         else:  # killed before its first checkpoint: the start is deterministic, so begin again
             trainer.console.print(f"resuming {run_dir}: no checkpoint yet, starting again from step 0", soft_wrap=True)
-        rundir.prepare(run_dir, fresh=False)
-        rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
+        if writer:
+            rundir.prepare(run_dir, fresh=False)
+            rundir.write_config(run_dir, {**trainer.header(), "params": trainer.params()})
         trainer.fit()
     return run_dir
 

@@ -3,6 +3,10 @@
 The loss and the constraint are objects that know their phase: in the critic phase the loss gives
 the critic objective and the constraint adds its penalty (``penalty``) or acts after the optimiser
 step (``after_critic_step``); in the generator phase only the loss is used.
+
+Under torchrun every rank runs this same loop on its shard of the global batch; the lines marked
+``[distributed]`` average gradients, slice random draws and keep file writing on rank 0
+(:mod:`ganzoo.distributed`). Without torchrun they change nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import ganzoo
-from ganzoo import checkpoint, faults, fused, rundir, speed
+from ganzoo import checkpoint, distributed, faults, fused, rundir, speed
 from ganzoo.build import Models, build_models, count_params, load_data
 from ganzoo.components import ImageData
 from ganzoo.config import RunConfig
@@ -47,8 +51,9 @@ class Batches:
             self.perm = torch.randperm(self.perm.numel(), generator=self.rng)
             self.pos = 0
         idx = self.perm[self.pos : self.pos + self.batch_size].to(self.images.device)
+        idx = distributed.shard(idx)  # [distributed] this rank's slice of the global batch
         self.pos += self.batch_size
-        return self.images[idx], self.labels[idx]  # (B, C, H, W), (B,)
+        return self.images[idx], self.labels[idx]  # (B / ranks, C, H, W), (B / ranks,)
 
 
 def pick_device(name: str) -> torch.device:
@@ -70,8 +75,8 @@ def _unb64(s: str) -> torch.Tensor:
 class Trainer:
     def __init__(self, cfg: RunConfig, host: PluginHost, run_dir: Path, console: Console | None = None):
         self.cfg, self.host, self.run_dir = cfg, host, run_dir
-        self.console = console or Console(stderr=True)
-        self.device = pick_device(cfg.train.device)
+        self.device = distributed.init(pick_device(cfg.train.device))  # [distributed] no-op without torchrun
+        self.console = console or Console(stderr=True, quiet=not distributed.is_writer())
         torch.manual_seed(cfg.seed)
         self.data = load_data(cfg, host)
         self.spec = self.data.spec
@@ -80,6 +85,9 @@ class Trainer:
         self.precision = Precision(t.precision, self.device)
         self.critic = self.models.critic.to(self.device)
         self.generator = self.models.generator.to(self.device)
+        if t.sync_bn:  # [distributed]
+            self.critic, self.generator = (distributed.sync_batchnorm(m, self.device) for m in (self.critic, self.generator))
+            self.models.critic, self.models.generator = self.critic, self.generator
         speed.prepare(self.models, t)  # channels-last, torch.compile
         self.fused = t.fused and fused.can_fuse(self.critic)
         self.critic_params = list(self.critic.parameters())
@@ -90,6 +98,8 @@ class Trainer:
         self.ema = EMA(self.generator, t.ema) if t.ema > 0 else None  # sampled from when enabled
         # Reliability (issue 4): keeps NaN/Inf out of the weights; GANZOO_FAULT is for tests only.
         self.guard = NonFiniteGuard([self.critic, self.generator, *([self.ema.module] if self.ema is not None else [])], [self.opt_d, self.opt_g], self.device, faults.active())
+        distributed.check_batch(self.batches.batch_size)  # [distributed]
+        self.writer = distributed.is_writer()  # [distributed] rank 0 alone writes files
         rows = min(self.spec.num_classes, GRID_MAX_ROWS)
         g = torch.Generator().manual_seed(cfg.seed + 1)
         self.fixed_z = torch.randn(GRID_COLUMNS, self.generator.z_dim, generator=g).repeat(rows, 1)  # (rows*cols, z)
@@ -110,7 +120,7 @@ class Trainer:
 
     def fake_batch(self, labels: torch.Tensor) -> torch.Tensor:
         """Generated images for ``labels``, without a graph: the critic phase does not train the generator."""
-        z = torch.randn(labels.shape[0], self.generator.z_dim, device=self.device)
+        z = distributed.shard_draw(torch.randn, (labels.shape[0], self.generator.z_dim), device=self.device)  # [distributed]
         with torch.no_grad(), self.precision.autocast():
             return self.generator(z, labels).float()  # (B, C, H, W)
 
@@ -128,6 +138,7 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         self.precision.backward_step(
             "critic", total, self.opt_d, self.critic_params,
+            before_step=lambda: distributed.average_gradients(self.critic),  # [distributed]
             check_grads=lambda: self.guard.screen_grads("critic_grad", self.critic_steps + 1, self.critic_params),  # reliability
         )
         if constrain:
@@ -140,13 +151,14 @@ class Trainer:
 
     def generator_phase(self) -> torch.Tensor:
         labels = self._labels
-        z = torch.randn(labels.shape[0], self.generator.z_dim, device=self.device)
+        z = distributed.shard_draw(torch.randn, (labels.shape[0], self.generator.z_dim), device=self.device)  # [distributed]
         with self.precision.autocast():
             loss = self.models.loss.generator_loss(self.critic(self.generator(z, labels), labels).float())
         loss = self.guard.screen("loss_g", self.step + 1, loss)  # reliability: NaN check
         self.opt_g.zero_grad(set_to_none=True)
         self.precision.backward_step(  # no gradients for the critic
             "generator", loss, self.opt_g, self.generator_params,
+            before_step=lambda: distributed.average_gradients(self.generator),  # [distributed]
             check_grads=lambda: self.guard.screen_grads("generator_grad", self.step + 1, self.generator_params),  # reliability
         )
         if self.ema is not None:
@@ -188,7 +200,7 @@ class Trainer:
         rng = {"torch": _b64(torch.get_rng_state()), "data": _b64(self.batches.rng.get_state())}
         if self.device.type == "cuda":
             rng["cuda"] = _b64(torch.cuda.get_rng_state(self.device))
-        state = {"critic_steps": self.critic_steps, "data_pos": self.batches.pos, "elapsed": self.total_time(), "optimizers": groups, "rng": rng,
+        state = {"world_size": distributed.world(), "critic_steps": self.critic_steps, "data_pos": self.batches.pos, "elapsed": self.total_time(), "optimizers": groups, "rng": rng,
                  "scalers": self.precision.state_dict()}
         return checkpoint.save(self.run_dir / "checkpoints", self.step, tensors, state, self.header())
 
@@ -243,14 +255,16 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------
     def fit(self) -> None:
         t = self.cfg.train
-        log = rundir.MetricsLog(self.run_dir / "metrics.jsonl", resume_step=self.step)
+        log = rundir.MetricsLog(self.run_dir / "metrics.jsonl", resume_step=self.step) if self.writer else None  # [distributed]
         progress = Progress(
             TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[rate]} steps/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            TextColumn("{task.fields[losses]}"), console=self.console, disable=not t.progress, transient=False,
+            TextColumn("{task.fields[losses]}"), console=self.console, disable=not (t.progress and self.writer), transient=False,
         )
         self.critic.train()
         self.generator.train()
+        for _, module in self._modules():  # [distributed] every rank starts from rank 0's weights
+            distributed.broadcast_module(module)
         started, start_step = time.perf_counter(), self.step
         self._clock = (started, self.elapsed)
         try:
@@ -261,11 +275,16 @@ class Trainer:
                     self.guard.begin()  # reliability: snapshot the last good state
                     stats = self.critic_phase()
                     stats["loss_g"] = self.generator_phase()
+                    self.guard.bad = distributed.all_any(self.guard.bad)  # [distributed] undo together
                     if not self.guard.step_ok():  # reliability: a NaN/Inf step is undone, retried or fatal
                         self.critic_steps = critic_steps_before
                         self.undo_step()
                         continue
                     self.step += 1
+                    distributed.maybe_fault(self.step)  # [distributed] test hook, inert unless GANZOO_FAULT_* is set
+                    stats = distributed.all_mean_dict(stats)  # [distributed] global-batch means
+                    if not self.writer:  # [distributed] only rank 0 logs, samples, evaluates and checkpoints
+                        continue
                     now = time.perf_counter()
                     record = {"step": self.step, **{k: float(v) for k, v in stats.items()}, "time": round(self.total_time(), 3)}
                     log.write(record)
@@ -281,7 +300,8 @@ class Trainer:
                     if last or (t.checkpoint_every and self.step % t.checkpoint_every == 0):
                         self.save_checkpoint()
         finally:
-            log.close()
+            if log is not None:
+                log.close()
 
     def evaluate(self, log: rundir.MetricsLog) -> dict[str, Any]:
         """Score quality now; append it to metrics.jsonl and redraw quality.png."""

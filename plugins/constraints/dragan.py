@@ -1,7 +1,7 @@
 """DRAGAN: the gradient penalty (||grad|| - 1)^2 at points near the real data (Kodali et al. 2017).
 
 Each real image x_i is perturbed to x_i + noise * std(x) * u_i, with std(x) the standard
-deviation of the whole real batch and u_i uniform in [0, 1) per pixel, as in the authors' code;
+deviation of the whole real batch (over all ranks) and u_i uniform in [0, 1) per pixel, as in the authors' code;
 the penalty is taken at a random point x_i + a_i (perturbed_i - x_i) on that segment, a_i uniform
 per sample. Generated images do not enter the penalty; each point keeps the label y_i of its
 real image.
@@ -11,14 +11,14 @@ import torch
 from pydantic import Field
 
 import ganzoo
-from ganzoo.penalties import Penalty, PenaltyConfig, input_gradient_norms
+from ganzoo.penalties import Penalty, PenaltyConfig, batch_std, input_gradient_norms, shard_rand
 
 
 def perturb(real: torch.Tensor, noise: float) -> torch.Tensor:
     """Random points between each real image and a uniformly perturbed copy of it."""
     real = real.detach()
-    perturbed = real + noise * real.std() * torch.rand_like(real)  # (N, C, H, W)
-    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    perturbed = real + noise * batch_std(real) * shard_rand(real.shape, real)  # (N, C, H, W)
+    alpha = shard_rand((real.shape[0],) + (1,) * (real.dim() - 1), real)
     return real + alpha * (perturbed - real)
 
 

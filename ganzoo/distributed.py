@@ -1,0 +1,196 @@
+"""Data-parallel training on torch.distributed, without DistributedDataParallel.
+
+DDP does not support ``torch.autograd.grad``, which every gradient penalty needs (pytorch#47562).
+ganzoo therefore follows StyleGAN3: each rank runs the single-process step on its shard of the
+global batch, calls ``backward`` as usual, and then :func:`average_gradients` all-reduces the
+gradients of the network about to be stepped (one flattened buffer) and divides by the number of
+ranks. Every loss and penalty in the zoo is a mean over samples and every rank holds an equal
+shard, so the averaged gradient is the single-process gradient over the global batch; weight
+clipping then acts identically on identical parameters.
+
+Every random tensor the engine draws (batch order, noise z, penalty mixing weights and
+perturbations) is drawn at the global batch's size on every rank, from identically seeded
+generators, and each rank keeps its slice (:func:`shard`). A 2-process run therefore equals a
+1-process run over the same global batch within float tolerance.
+
+The environment decides: under ``torchrun`` (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
+``MASTER_ADDR``, ``MASTER_PORT`` set) :func:`init` joins the process group, ``nccl`` on CUDA and
+``gloo`` on CPU; without those variables everything here is a no-op for one process. Only rank 0
+writes files (:func:`is_writer`); there is no barrier for it, because rank 0 cannot pass a step's
+all-reduce before the other ranks reach it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+from ganzoo.errors import ConfigError
+
+ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+TIMEOUT_ENV = "GANZOO_DIST_TIMEOUT"  # seconds a collective may wait for a missing rank (default 600)
+FAULT_ENV = ("GANZOO_FAULT_RANK", "GANZOO_FAULT_STEP", "GANZOO_FAULT_MODE")  # test hook: fail one rank at one step
+
+
+def launched() -> bool:
+    """True when this process was started by torchrun (or any launcher that sets the env:// variables)."""
+    return all(k in os.environ for k in ENV)
+
+
+def active() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def rank() -> int:
+    return dist.get_rank() if active() else 0
+
+
+def world() -> int:
+    return dist.get_world_size() if active() else 1
+
+
+def is_writer() -> bool:
+    """Only rank 0 writes the run directory, progress, samples, evaluations and checkpoints."""
+    return rank() == 0
+
+
+def init(device: torch.device) -> torch.device:
+    """Join the process group when launched by torchrun; return this rank's device.
+
+    ``device`` is the one ``train.device`` picked. On CUDA each rank takes the GPU ``LOCAL_RANK``
+    and the backend is nccl; on CPU it is gloo. Collectives time out after ``GANZOO_DIST_TIMEOUT``
+    seconds (default 600), so a lost rank ends the run instead of hanging it.
+    """
+    use_cuda = device.type == "cuda"
+    if not launched():
+        return device
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if use_cuda:
+        if local >= torch.cuda.device_count():
+            raise ConfigError(
+                f"LOCAL_RANK={local}, but this node has {torch.cuda.device_count()} GPU(s). Start at most that many "
+                "processes per node (torchrun --nproc_per_node=N)."
+            )
+        torch.cuda.set_device(local)
+    if not active():
+        timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "600")))
+        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timeout)
+    return torch.device("cuda", local) if use_cuda else torch.device("cpu")
+
+
+def close() -> None:
+    if active():
+        dist.destroy_process_group()
+
+
+def shard(x: torch.Tensor) -> torch.Tensor:
+    """This rank's equal slice (along dim 0) of a tensor drawn at the global batch's size."""
+    w = world()
+    if w == 1:
+        return x
+    n = x.shape[0]
+    if n % w:
+        raise ConfigError(f"A global batch of {n} cannot be split evenly over {w} ranks; choose train.batch_size divisible by {w}.")
+    b = n // w
+    return x[rank() * b : (rank() + 1) * b]
+
+
+def shard_draw(fn, shape: tuple[int, ...], **kwargs) -> torch.Tensor:
+    """``fn`` (torch.rand, torch.randn) drawn for the global batch, ``shape[0]`` times the number of
+    ranks, and sliced to this rank's shard: every rank draws the same numbers, as one process would."""
+    return shard(fn((shape[0] * world(), *shape[1:]), **kwargs))  # (shape[0], ...)
+
+
+def check_batch(batch_size: int) -> None:
+    """Refuse a global batch that the ranks cannot share equally, before anything is written."""
+    if batch_size % world():
+        raise ConfigError(
+            f"train.batch_size={batch_size} (the global batch) cannot be split evenly over {world()} ranks. "
+            f"Choose a multiple of {world()}, e.g. train.batch_size={batch_size - batch_size % world() or world()}."
+        )
+
+
+def all_mean(x: torch.Tensor) -> torch.Tensor:
+    """The mean of ``x`` over ranks (a no-op for one process). ``x`` is not modified."""
+    if world() == 1:
+        return x
+    y = x.detach().clone()
+    dist.all_reduce(y)
+    return y / world()
+
+
+def all_mean_dict(stats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Scalar statistics averaged over ranks in one all-reduce (per-rank means -> global-batch means)."""
+    if world() == 1:
+        return stats
+    keys = list(stats)
+    mean = all_mean(torch.stack([stats[k].detach().float() for k in keys]))  # (K,)
+    return dict(zip(keys, mean))
+
+
+def all_any(flag: torch.Tensor) -> torch.Tensor:
+    """A bool scalar that is true on every rank when it is true on any; unchanged without torchrun."""
+    if not active():
+        return flag
+    x = flag.to(torch.int32)
+    dist.all_reduce(x, op=dist.ReduceOp.MAX)
+    return x.bool()
+
+
+def average_gradients(module: torch.nn.Module) -> None:
+    """Replace each parameter gradient by its mean over ranks: one all-reduce of one flat buffer.
+
+    Parameters without a gradient are skipped; which parameters have one depends only on the
+    graph, which is the same on every rank.
+    """
+    if world() == 1:
+        return
+    params = [p for p in module.parameters() if p.grad is not None]
+    if not params:
+        return
+    flat = torch.cat([p.grad.flatten() for p in params])  # (sum of numels,)
+    dist.all_reduce(flat)
+    flat /= world()
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
+        offset += n
+
+
+@torch.no_grad()
+def broadcast_module(module: torch.nn.Module) -> None:
+    """Copy rank 0's parameters and buffers to every rank."""
+    if world() == 1:
+        return
+    for t in [*module.parameters(), *module.buffers()]:
+        dist.broadcast(t.data, src=0)
+
+
+def sync_batchnorm(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``train.sync_bn=true``: BatchNorm statistics over the global batch (CUDA only, as torch's SyncBatchNorm)."""
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
+    if world() == 1 or not has_bn:
+        return module
+    if device.type != "cuda":
+        raise ConfigError(
+            "train.sync_bn=true needs CUDA: torch's SyncBatchNorm runs on GPUs only. On CPU use "
+            "train.sync_bn=false (each rank normalises over its own shard) or a per-sample norm such as "
+            "generator.norm=layer, instance or group."
+        )
+    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
+
+
+def maybe_fault(step: int) -> None:
+    """Test hook: with ``GANZOO_FAULT_RANK=r GANZOO_FAULT_STEP=s``, rank r fails at generator step s,
+    raising an error (``GANZOO_FAULT_MODE=raise``, the default) or killing itself (``kill``)."""
+    want_rank, want_step, mode = (os.environ.get(k) for k in FAULT_ENV)
+    if want_rank is None or want_step is None or int(want_rank) != rank() or int(want_step) != step:
+        return
+    if mode == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise RuntimeError(f"injected fault on rank {rank()} at step {step} ({FAULT_ENV[0]}={want_rank})")
