@@ -217,6 +217,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from ganzoo.bench.measure import Settings
     from ganzoo.bench.runner import bench
 
+    if args.procs:
+        return _bench_procs(args)
     _, regressions = bench(
         args.overrides, _host(), matrix=args.matrix, settings=Settings(warmup=args.warmup, rounds=args.rounds),
         vs_reference=args.vs_reference, json_out=Path(args.json) if args.json else None,
@@ -226,6 +228,32 @@ def cmd_bench(args: argparse.Namespace) -> int:
         err = Console(stderr=True, highlight=False)
         err.print(f"[red]slower than {args.compare}:[/] " + "; ".join(regressions), soft_wrap=True)
         return 1
+    return 0
+
+
+def _bench_procs(args: argparse.Namespace) -> int:
+    """``ganzoo bench --procs 1,2``: data-parallel throughput under torchrun, one row per process count."""
+    from ganzoo.config import resolve
+    from ganzoo.distbench import compare
+
+    try:
+        procs = tuple(int(p) for p in args.procs.split(","))
+    except ValueError:
+        raise GanzooError(f"--procs takes process counts such as 1,2; got {args.procs!r}.") from None
+    if not procs or min(procs) < 1:
+        raise GanzooError(f"--procs takes process counts of at least 1, such as 1,2; got {args.procs!r}.")
+    resolve(args.overrides, _host())  # bad overrides fail here, before any process starts
+    rows = compare(list(args.overrides), procs=procs, steps=max(3, args.rounds + 2), warmup=2)
+    table = Table(title="data-parallel throughput (torchrun; the global batch is the same for every row)")
+    for col in ("processes", "generator steps/s", "real images/s", "speed-up"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(str(r["procs"]), f"{r['steps_per_s']:.3f}", f"{r['images_per_s']:.0f}", f"x{r['speedup']:.2f}")
+    Console().print(table)
+    if args.json:
+        from ganzoo.checkpoint import write_json_atomic
+
+        write_json_atomic(Path(args.json), {"mode": "procs", "overrides": list(args.overrides), "results": rows})
     return 0
 
 
@@ -253,6 +281,7 @@ def parser() -> argparse.ArgumentParser:
     bn.add_argument("--rounds", type=int, default=5, help="timed rounds per measurement (default 5)")
     bn.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     bn.add_argument("--peak-size", type=int, default=1024, metavar="N", help="matrix size of the matmul peak measurement (default 1024)")
+    bn.add_argument("--procs", metavar="N,M", help="instead: data-parallel throughput under torchrun for each process count, e.g. 1,2")
     bn.set_defaults(func=cmd_bench)
 
     ls = sub.add_parser("list", help="list components: ganzoo list [KIND] [PATTERN]")

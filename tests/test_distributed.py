@@ -155,3 +155,16 @@ def test_sync_bn_is_refused_on_cpu_only_where_there_is_batchnorm_to_sync(monkeyp
         distributed.sync_batchnorm(with_bn, torch.device("cpu"))
     without = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.LayerNorm([2, 2, 2]))
     assert distributed.sync_batchnorm(without, torch.device("cpu")) is without
+
+
+def test_bench_reports_one_versus_two_processes(tmp_path, capsys):
+    from ganzoo.cli import main
+
+    out = tmp_path / "procs.json"
+    assert main(["bench", *BASE, "--procs", "1,2", "--rounds", "2", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    assert [r["procs"] for r in rows] == [1, 2]
+    assert rows[0]["speedup"] == 1.0 and all(r["steps_per_s"] > 0 for r in rows)
+    assert "speed-up" in capsys.readouterr().out
+    assert main(["bench", *BASE, "--procs", "one"]) == 2
+    assert "--procs takes process counts" in capsys.readouterr().err
