@@ -38,3 +38,9 @@ def test_every_preset_resolves_and_records_its_source(preset, host):
     assert entry.get("description") and entry.get("source")
     cfg = resolve([f"preset={preset}"], host)
     assert cfg.preset == preset
+
+
+def test_wgan_gp_paper_preset_has_algorithm_1_defaults(host):
+    cfg = resolve(["preset=wgan-gp-paper"], host)
+    assert (cfg.train.lr_d, cfg.train.lr_g, cfg.train.betas, cfg.train.n_critic) == (1e-4, 1e-4, (0.0, 0.9), 5)
+    assert cfg.name("constraint") == "gp" and cfg.options("constraint").weight == 10.0
