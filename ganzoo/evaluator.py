@@ -21,7 +21,7 @@ from torch import nn
 
 from ganzoo.components import ImageData
 
-VERSION = 1  # bump when the architecture or training recipe changes: old caches are then ignored
+VERSION = 2  # bump when the architecture or training recipe changes: old caches are then ignored
 FEATURES = 128
 
 
@@ -31,10 +31,10 @@ class Classifier(nn.Module):
     def __init__(self, channels: int, size: int, num_classes: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(),  # (N, 32 * (size // 4) ** 2)
-            nn.Linear(32 * (size // 4) ** 2, FEATURES), nn.ReLU(),
+            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(),  # (N, 64 * (size // 4) ** 2)
+            nn.Linear(64 * (size // 4) ** 2, FEATURES), nn.ReLU(),
         )
         self.head = nn.Linear(FEATURES, num_classes)
         self.num_features = FEATURES  # read by torchmetrics when used as a custom feature extractor
@@ -82,7 +82,7 @@ def split(n: int, seed: int = 0, held_out: float = 0.1) -> tuple[torch.Tensor, t
     return perm[k:], perm[:k]
 
 
-def train_classifier(data: ImageData, epochs: int = 5, batch: int = 128, seed: int = 0) -> tuple[Classifier, float]:
+def train_classifier(data: ImageData, epochs: int = 8, batch: int = 128, seed: int = 0) -> tuple[Classifier, float]:
     spec = data.spec
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
