@@ -37,7 +37,7 @@ class TrainConfig(Config):
     progress: bool = Field(True, description="show a progress bar")
     # Speed settings (ganzoo/speed.py, ganzoo/precision.py); `ganzoo bench` measures each of them.
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only)")
-    channels_last: bool = Field(True, description="keep the networks' weights and activations in channels-last memory format")
+    channels_last: bool = Field(True, description="run the generator in channels-last memory format (weights and activations)")
     fused: bool = Field(True, description="one critic pass over real and fake images together, when the critic has no batch-coupled layers")
     compile: bool = Field(False, description="torch.compile the critic and generator (refused when the constraint needs double backward)")
 
