@@ -46,7 +46,7 @@ class TrainConfig(Config):
     max_retries: int = Field(3, ge=0, le=1000, description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops")
     # Speed settings (ganzoo/speed.py, ganzoo/precision.py); `ganzoo bench` measures each of them.
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only)")
-    channels_last: bool = Field(True, description="keep the networks' weights and activations in channels-last memory format")
+    channels_last: bool = Field(True, description="run the generator in channels-last memory format (weights and activations)")
     fused: bool = Field(True, description="one critic pass over real and fake images together, when the critic has no batch-coupled layers")
     compile: bool = Field(False, description="torch.compile the critic and generator (refused when the constraint needs double backward)")
 

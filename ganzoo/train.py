@@ -37,9 +37,9 @@ GRID_MAX_ROWS = 20
 class Batches:
     """Shuffled minibatches from a dataset held as one tensor on the device (no DataLoader)."""
 
-    def __init__(self, data: ImageData, batch_size: int, device: torch.device, seed: int, memory_format: torch.memory_format = torch.contiguous_format):
+    def __init__(self, data: ImageData, batch_size: int, device: torch.device, seed: int):
         n = data.images.shape[0]
-        self.images = data.images.to(device).contiguous(memory_format=memory_format)
+        self.images = data.images.to(device)
         self.labels = data.labels.to(device)
         self.batch_size = min(batch_size, n)
         self.rng = torch.Generator().manual_seed(seed)
@@ -94,7 +94,7 @@ class Trainer:
         self.generator_params = list(self.generator.parameters())
         self.opt_d = torch.optim.Adam(self.critic_params, lr=t.lr_d, betas=t.betas)
         self.opt_g = torch.optim.Adam(self.generator_params, lr=t.lr_g, betas=t.betas)
-        self.batches = Batches(self.data, t.batch_size, self.device, cfg.seed, speed.memory_format(t))
+        self.batches = Batches(self.data, t.batch_size, self.device, cfg.seed)
         self.ema = EMA(self.generator, t.ema) if t.ema > 0 else None  # sampled from when enabled
         # Reliability (issue 4): keeps NaN/Inf out of the weights; GANZOO_FAULT is for tests only.
         self.guard = NonFiniteGuard([self.critic, self.generator, *([self.ema.module] if self.ema is not None else [])], [self.opt_d, self.opt_g], self.device, faults.active())
@@ -122,7 +122,7 @@ class Trainer:
         """Generated images for ``labels``, without a graph: the critic phase does not train the generator."""
         z = distributed.shard_draw(torch.randn, (labels.shape[0], self.generator.z_dim), device=self.device)  # [distributed]
         with torch.no_grad(), self.precision.autocast():
-            return self.generator(z, labels).float()  # (B, C, H, W)
+            return self.generator(z, labels).float().contiguous()  # (B, C, H, W), the critic's memory format
 
     def critic_step(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, constrain: bool = True) -> dict[str, torch.Tensor]:
         """One critic update. ``constrain=False`` skips the Lipschitz constraint (``ganzoo bench`` prices it so)."""

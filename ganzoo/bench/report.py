@@ -95,6 +95,7 @@ def _versus_rows(r: dict[str, Any]) -> dict[str, str]:
         "reference images/s": _rate(m["reference_images_per_s"], "{:.2f}"),
         "speedup (reference s / engine s)": f"{r['speedup']:.2f}x",
         "speedup per round, min-max": f"{min(per_round):.2f}-{max(per_round):.2f}",
+        "speedup in process CPU time": f"{r['speedup_cpu_time']:.2f}x",
     }
 
 

@@ -3,7 +3,8 @@
 Good practice: warm-up calls first, then several rounds; the functions being compared run in
 alternation within each round, so a machine that gets busier or quieter affects all of them alike;
 CUDA is synchronised inside the timed region; the median and the spread (interquartile range) are
-reported together with every time.
+reported together with every time. Next to wall-clock time each call's process CPU time (all
+threads) is kept: on a machine shared with other work it is the steadier measure of the work done.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ def sync(device: torch.device) -> None:
 
 @dataclass(frozen=True)
 class Stats:
-    """Seconds per call over the timed rounds."""
+    """Seconds per call over the timed rounds: wall-clock ``times`` and process CPU ``cpu_times``."""
 
     times: tuple[float, ...]
+    cpu_times: tuple[float, ...] = ()
 
     @property
     def median(self) -> float:
@@ -50,16 +52,17 @@ class Stats:
         return self.iqr / self.median if self.median > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"median_s": self.median, "min_s": min(self.times), "iqr_s": self.iqr, "spread": self.spread, "times_s": list(self.times)}
+        return {"median_s": self.median, "min_s": min(self.times), "iqr_s": self.iqr, "spread": self.spread, "times_s": list(self.times),
+                "cpu_median_s": statistics.median(self.cpu_times) if self.cpu_times else None, "cpu_times_s": list(self.cpu_times)}
 
 
-def timed(fn: Callable[[], Any], device: torch.device) -> float:
-    """Seconds for one call of ``fn``, with the device synchronised before the clock starts and stops."""
+def timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, float]:
+    """Wall-clock and process CPU seconds of one call of ``fn``; the device is synchronised before the clocks start and stop."""
     sync(device)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     fn()
     sync(device)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def alternate(fns: dict[str, Callable[[], Any]], device: torch.device, warmup: int, rounds: int) -> dict[str, Stats]:
@@ -70,11 +73,11 @@ def alternate(fns: dict[str, Callable[[], Any]], device: torch.device, warmup: i
         for fn in fns.values():
             fn()
     sync(device)
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
             times[name].append(timed(fn, device))
-    return {name: Stats(tuple(t)) for name, t in times.items()}
+    return {name: Stats(tuple(w for w, _ in t), tuple(c for _, c in t)) for name, t in times.items()}
 
 
 class PeakMemory:

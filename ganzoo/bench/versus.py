@@ -7,6 +7,7 @@ and one generator step) of each, engine first.
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from ganzoo.bench.measure import Settings, Setup
@@ -32,6 +33,7 @@ def versus(cfg: RunConfig, host: PluginHost, settings: Settings) -> dict[str, An
             },
             "speedup": ref.median / engine.median,
             "speedup_per_round": [r / e for e, r in zip(engine.times, ref.times)],
+            "speedup_cpu_time": statistics.median(ref.cpu_times) / statistics.median(engine.cpu_times),
         }
     finally:
         setup.close()
