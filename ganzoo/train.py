@@ -309,7 +309,7 @@ class Trainer:
 
         if not hasattr(self, "_eval"):
             self._eval = TrainingEval(self.data, self.cfg.train.eval_n, self.cfg.seed)
-        result = self._eval(self.generator)
+        result = self._eval(self.ema.module if self.ema is not None else self.generator)  # the EMA generator when on
         log.write({"step": self.step, "eval": result})
         rundir.plot_quality(rundir.read_metrics(log.path), self.run_dir / "quality.png")
         if result["diversity"] < COLLAPSE:
