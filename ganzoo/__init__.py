@@ -27,6 +27,7 @@ from ganzoo.components import (
 )
 from ganzoo.errors import ConfigError, DataError, GanzooError
 from ganzoo.hookspecs import hookimpl
+from ganzoo.layers import UpsampleConv
 from ganzoo.penalties import Penalty, PenaltyConfig, input_gradient_norms, input_gradients, interpolate, lazy_scale
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "Parts",
     "Penalty",
     "PenaltyConfig",
+    "UpsampleConv",
     "__version__",
     "assert_shape",
     "call_with_labels",

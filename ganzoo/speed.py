@@ -1,4 +1,5 @@
-"""Speed settings applied to the networks when a trainer is built: channels-last and torch.compile.
+"""Speed settings applied to the networks when a trainer is built: sub-pixel upsampling convolutions,
+channels-last and torch.compile.
 
 Each is a ``train.*`` option, so ``ganzoo bench --matrix train.channels_last=true,false`` measures it.
 """
@@ -10,6 +11,7 @@ import torch
 from ganzoo.build import Models
 from ganzoo.config import TrainConfig
 from ganzoo.errors import ConfigError
+from ganzoo.layers import set_fast
 
 # torch.compile backend; tests may swap in "aot_eager" (graph capture and AOTAutograd without C++ codegen).
 COMPILE_BACKEND = "inductor"
@@ -28,13 +30,15 @@ def check_compile(models: Models, train: TrainConfig) -> None:
 
 
 def prepare(models: Models, train: TrainConfig) -> None:
-    """Apply channels-last (generator) and compile (both networks), in place; state_dict keys are unchanged.
+    """Apply sub-pixel upsampling and channels-last (generator) and compile (both networks), in place;
+    state_dict keys are unchanged.
 
     Channels-last goes to the generator only: its convolutions dominate the cost and run faster
     in it, while a critic's per-sample norm over (C, H, W) makes contiguous copies of its input,
     which made the seed critic slower in channels-last when measured.
     """
     check_compile(models, train)
+    set_fast(models.generator, train.subpixel)  # ganzoo.layers.UpsampleConv: sub-pixel or plain path
     if train.channels_last:
         models.generator.to(memory_format=torch.channels_last)  # 4-D weights; conv outputs follow them
     for net in (models.critic, models.generator):

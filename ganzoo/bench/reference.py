@@ -7,7 +7,8 @@ It follows the code in ``shared/seed/wgan-improvements.md``, and is what ``ganzo
   and the critic sees ``x_fake.detach()``;
 - the critic makes separate passes over the fake, the real and the interpolated images;
 - ``requires_grad`` of the critic's weights is toggled by hand around the generator step;
-- everything is fp32 in PyTorch's default (contiguous) memory format.
+- everything is fp32 in PyTorch's default (contiguous) memory format, and each upsampling layer
+  builds the upsampled map and convolves it (no sub-pixel path, see :mod:`ganzoo.layers`).
 
 It lives in the engine package rather than in ``benchmarks/`` because the installed ``ganzoo bench``
 command imports it; the ``benchmarks/`` suites time it from here. To compare the same maths, it
@@ -24,6 +25,7 @@ import torch
 
 from ganzoo.config import TrainConfig
 from ganzoo.errors import ConfigError
+from ganzoo.layers import set_fast
 
 
 def gradient_penalty(critic, real_data, fake_data, labels, penalty, device):
@@ -80,6 +82,7 @@ class ReferenceLoop:
             raise ConfigError(f"--vs-reference compares fp32 maths, but train.precision={cfg.train.precision}. Drop that override.")
         critic = copy.deepcopy(trainer.critic).to(memory_format=torch.contiguous_format)
         generator = copy.deepcopy(trainer.generator).to(memory_format=torch.contiguous_format)
+        set_fast(generator, False)
         batches = Batches(trainer.data, cfg.train.batch_size, trainer.device, cfg.seed)
         return cls(critic, generator, batches, cfg.train, float(constraint[1].weight), trainer.device)
 

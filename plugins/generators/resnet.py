@@ -30,12 +30,20 @@ class ResBlock(nn.Module):
         self.norm2 = norm(c_out, size, size)
         self.shortcut = norm.wrap(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)) if c_in != c_out else nn.Identity()
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        # conv1 (and a shortcut conv) read the upsampled map: one UpsampleConv computes both
+        convs = (self.conv1, self.shortcut) if c_in != c_out else (self.conv1,)
+        self.up = ganzoo.UpsampleConv(*convs) if upsample else None
 
     def forward(self, x, labels):
-        if self.upsample:
-            x = F.interpolate(x, scale_factor=2, mode="nearest")  # (N, C, 2H, 2W)
-        out = F.leaky_relu(ganzoo.call_with_labels(self.norm1, self.conv1(x), labels))
-        out = self.conv2(out) + self.shortcut(x)
+        if self.up is None:
+            h, skip = self.conv1(x), self.shortcut(x)
+        elif len(self.up._convs) == 2:
+            h, skip = self.up(x)  # each (N, c_out, 2H, 2W)
+        else:
+            (h,) = self.up(x)  # (N, c_out, 2H, 2W)
+            skip = F.interpolate(x, scale_factor=2, mode="nearest")  # identity shortcut of the upsampled map
+        out = F.leaky_relu(ganzoo.call_with_labels(self.norm1, h, labels))
+        out = self.conv2(out) + skip
         return self.dropout(F.leaky_relu(ganzoo.call_with_labels(self.norm2, out, labels)))
 
 
