@@ -271,6 +271,8 @@ class Trainer:
             with progress:
                 task = progress.add_task("train", total=t.steps, completed=self.step, rate="-", losses="")
                 while self.step < t.steps:
+                    if self.step == start_step and t.max_minutes is not None and self.elapsed >= 60.0 * t.max_minutes:
+                        break  # resumed after its time was used up (the same on every rank: it comes from the checkpoint)
                     critic_steps_before = self.critic_steps
                     self.guard.begin()  # reliability: snapshot the last good state
                     stats = self.critic_phase()
@@ -283,7 +285,10 @@ class Trainer:
                     self.step += 1
                     distributed.maybe_fault(self.step)  # [distributed] test hook, inert unless GANZOO_FAULT_* is set
                     stats = distributed.all_mean_dict(stats)  # [distributed] global-batch means
+                    last = self.step == t.steps or self.out_of_time()
                     if not self.writer:  # [distributed] only rank 0 logs, samples, evaluates and checkpoints
+                        if last:
+                            break
                         continue
                     now = time.perf_counter()
                     record = {"step": self.step, **{k: float(v) for k, v in stats.items()}, "time": round(self.total_time(), 3)}
@@ -291,7 +296,6 @@ class Trainer:
                     self.guard.kill_point("logged", self.step)  # reliability: test-only fault point
                     rate = (self.step - start_step) / max(now - started, 1e-9)
                     progress.update(task, completed=self.step, rate=f"{rate:.2f}", losses=f"W {record['wasserstein']:+.3f}  G {record['loss_g']:+.3f}")
-                    last = self.step == t.steps
                     if last or (t.sample_every and self.step % t.sample_every == 0):
                         self.sample_grid()
                         rundir.plot_losses(rundir.read_metrics(log.path), self.run_dir / "loss.png")
@@ -299,9 +303,20 @@ class Trainer:
                         self.evaluate(log)
                     if last or (t.checkpoint_every and self.step % t.checkpoint_every == 0):
                         self.save_checkpoint()
+                    if last:
+                        break
         finally:
             if log is not None:
                 log.close()
+        if self.step < t.steps and self.writer:
+            self.console.print(f"stopped at step {self.step} of {t.steps}: train.max_minutes={t.max_minutes:g} of training time reached", soft_wrap=True)
+
+    def out_of_time(self) -> bool:
+        """``train.max_minutes``: true once the training time (across resumes) reaches it, on every rank together."""
+        limit = self.cfg.train.max_minutes
+        if limit is None:
+            return False
+        return bool(distributed.all_any(torch.tensor(self.total_time() >= 60.0 * limit, device=self.device)))
 
     def evaluate(self, log: rundir.MetricsLog) -> dict[str, Any]:
         """Score quality now; append it to metrics.jsonl and redraw quality.png."""

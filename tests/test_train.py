@@ -129,3 +129,17 @@ def test_critic_phase_generates_fakes_without_a_graph(host, tiny):
     assert seen and all(flags == (False, False) for flags in seen)
     trainer.generator_phase()
     assert seen[-1] == (True, True)
+
+
+def test_max_minutes_stops_early_with_the_last_step_written_and_resume_goes_on(host, tiny):
+    # A limit shorter than one step: the run stops after step 1 and writes what the last step writes.
+    run_dir = start(tiny("train.steps=50", "train.max_minutes=1e-9", "train.sample_every=0", "train.checkpoint_every=0"), host)
+    steps = [json.loads(l)["step"] for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1]
+    assert [p.name for p in checkpoint.list_checkpoints(run_dir / "checkpoints")] == ["step-00000001"]
+    assert [p.name for p in (run_dir / "samples").iterdir()] == ["step-00000001.png"]
+    # Resuming with the same limit does no step; raising it (a key resume may change) trains to the end.
+    start([f"resume={run_dir}"], host)
+    assert [json.loads(l)["step"] for l in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1]
+    start([f"resume={run_dir}", "train.max_minutes=60", "train.steps=3"], host)
+    assert [json.loads(l)["step"] for l in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3]
