@@ -30,6 +30,7 @@ DEFAULT_PRESET = "default"
 
 class TrainConfig(Config):
     steps: int = Field(1000, ge=1, description="generator steps to train for")
+    max_minutes: float | None = Field(None, gt=0, description="also stop once training has taken this many minutes (across resumes); the last step's samples, scores and checkpoint are written as usual")
     batch_size: int = Field(64, ge=1, description="real images per critic step")
     n_critic: int = Field(5, ge=1, description="critic steps per generator step")
     lr_g: float = Field(1e-4, gt=0, lt=1, description="generator Adam learning rate")
@@ -46,6 +47,7 @@ class TrainConfig(Config):
     max_retries: int = Field(3, ge=0, le=1000, description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops")
     # Speed settings (ganzoo/speed.py, ganzoo/precision.py); `ganzoo bench` measures each of them.
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only)")
+    subpixel: bool = Field(True, description="compute the generator's 'nearest x2 upsampling, then 3x3 conv' layers as four 2x2 convs on the small map (same function, 4/9 of the multiply-adds; ganzoo/layers.py)")
     channels_last: bool = Field(True, description="run the generator in channels-last memory format (weights and activations)")
     fused: bool = Field(True, description="one critic pass over real and fake images together, when the critic has no batch-coupled layers")
     compile: bool = Field(False, description="torch.compile the critic and generator (refused when the constraint needs double backward)")
