@@ -128,3 +128,26 @@ def test_a_broken_critic_fails_the_contract_with_a_clear_message():
     host.register(Plugin(), name="coupled-plugin")
     with pytest.raises(AssertionError, match="depends on the rest of the batch"):
         check_critic(host, "coupled_test_critic")
+
+
+@pytest.mark.parametrize("encoder", ["onehot_channel", "embed_channel", "projection", "none"])
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_dcgan_critic_without_stem(norm, encoder):
+    check_critic(HOST, "dcgan", norm=norm, encoder=encoder, options={"stem": False}, size=28, num_classes=10, channels=(1,))
+
+
+@pytest.mark.parametrize("encoder", ["onehot_channel", "embed_channel", "cbn", "none"])
+def test_dcgan_generator_with_labels_joining_the_noise(encoder):
+    check_generator(HOST, "dcgan", encoder=encoder, options={"labels_join": "noise", "upsample": "transposed"}, size=28, num_classes=10, channels=(1,))
+
+
+def test_dcgan_critic_without_stem_has_no_norm_on_its_input_layer():
+    from ganzoo.components import DataSpec
+    from ganzoo.testing import _build
+
+    critic = _build(HOST, "critic", "dcgan", DataSpec(1, 28, 10), "batch", "none", {"stem": False, "width": 8}, seed=0)
+    layers = list(critic.features)
+    assert isinstance(layers[0], torch.nn.Conv2d) and layers[0].stride == (2, 2) and layers[0].in_channels == 1
+    assert isinstance(layers[1], torch.nn.LeakyReLU)  # no norm between the input conv and its activation
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in critic.modules()) == 1  # the second strided conv's
+    assert layers[0].out_channels == 8 and critic.head.in_features == 16 * 7 * 7

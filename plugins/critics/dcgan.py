@@ -1,6 +1,6 @@
-"""A plain DCGAN-style critic: a 3x3 stem, then strided 4x4 convs that halve the map while it is
-at least 8 pixels wide, each followed by the norm layer and LeakyReLU(0.2), then a linear head on
-the flattened map.
+"""A plain DCGAN-style critic: a 3x3 stem (optional), then strided 4x4 convs that halve the map
+while it is at least 8 pixels wide, each followed by the norm layer (except on the input layer)
+and LeakyReLU(0.2), then a linear head on the flattened map.
 
 Sizes: 28 -> 14 -> 7, 32 -> 16 -> 8 -> 4, 8 -> 4. The channel count doubles at each stride,
 starting from ``width``. Labels enter as extra input channels and/or a projection term.
@@ -28,7 +28,8 @@ class DcganCritic(ganzoo.Critic):
     reference = "Radford et al. 2016, arXiv 1511.06434"
 
     class Config(ganzoo.Config):
-        width: int = Field(64, ge=1, le=1024, description="channels of the stem; doubled at each strided conv")
+        width: int = Field(64, ge=1, le=1024, description="channels of the stem (or, without one, of the first strided conv); doubled at each further conv")
+        stem: bool = Field(True, description="start with a 3x3 conv at full size; without it the first strided conv reads the image and, as the DCGAN paper's input layer, has no norm")
         norm: str = ganzoo.ComponentRef("normaliser", "layer", "norm layer after each strided conv")
         encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the critic")
 
@@ -37,16 +38,20 @@ class DcganCritic(ganzoo.Critic):
         norm, size = parts["norm"], spec.size
         sizes = downsample_sizes(size) or [size]  # a map under 8 wide gets one stride-1 conv instead
         stride = bool(downsample_sizes(size))
-        c_last = cfg.width * 2 ** len(sizes)
+        c_last = cfg.width * 2 ** (len(sizes) - (0 if cfg.stem else 1))
         features = c_last * sizes[-1] ** 2
         self.encoder = parts["encoder"](size, size, features=features)
         c_in = spec.channels + self.encoder.channels
-        layers: list[nn.Module] = [norm.wrap(nn.Conv2d(c_in, cfg.width, 3, padding=1)), nn.LeakyReLU(0.2)]
-        c = cfg.width
-        for s in sizes:
-            conv = nn.Conv2d(c, 2 * c, 4, stride=2, padding=1) if stride else nn.Conv2d(c, 2 * c, 3, padding=1)
-            layers += [norm.wrap(conv), norm(2 * c, s, s), nn.LeakyReLU(0.2)]
-            c *= 2
+        layers: list[nn.Module] = []
+        if cfg.stem:
+            layers += [norm.wrap(nn.Conv2d(c_in, cfg.width, 3, padding=1)), nn.LeakyReLU(0.2)]
+            c_in = cfg.width
+        c_out = 2 * cfg.width if cfg.stem else cfg.width
+        for i, s in enumerate(sizes):
+            conv = nn.Conv2d(c_in, c_out, 4, stride=2, padding=1) if stride else nn.Conv2d(c_in, c_out, 3, padding=1)
+            input_layer = i == 0 and not cfg.stem
+            layers += [norm.wrap(conv), *([] if input_layer else [norm(c_out, s, s)]), nn.LeakyReLU(0.2)]
+            c_in, c_out = c_out, 2 * c_out
         self.features = nn.Sequential(*layers)
         self.head = norm.wrap(nn.Linear(features, 1))
 
