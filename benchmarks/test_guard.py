@@ -40,7 +40,7 @@ def host():
 
 @pytest.mark.parametrize("guard", ["on", "off"])
 def test_generator_step(benchmark, host, guard):
-    trainer = Trainer(resolve(["train.progress=false", "data=synthetic"], host), host, run_dir=None)  # default preset, n_critic 5
+    trainer = Trainer(resolve(["preset=wgan-gp-paper", "train.progress=false", "data=synthetic"], host), host, run_dir=None)  # the seed's parts, n_critic 5
     if guard == "off":
         trainer.guard = NoGuard()
 

@@ -13,8 +13,11 @@ from ganzoo.plugins import PluginHost
 
 CONFIGS = {
     "default": ["train.progress=false"],
-    "default-clip": ["train.progress=false", "constraint=clip"],
-    "default-plain": ["train.progress=false", "train.fused=false", "train.channels_last=false"],
+    "default-plain": ["train.progress=false", "train.subpixel=false", "train.channels_last=false"],
+    # the seed's parts: a LayerNorm critic with the gradient penalty (what the penalty-cost target is about)
+    "seed-parts-gp": ["preset=wgan-gp-paper", "train.progress=false"],
+    "seed-parts-clip": ["preset=wgan-gp-paper", "train.progress=false", "constraint=clip"],
+    "seed-parts-plain": ["preset=wgan-gp-paper", "train.progress=false", "train.fused=false", "train.channels_last=false", "train.subpixel=false"],
 }
 
 

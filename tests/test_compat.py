@@ -13,7 +13,7 @@ from ganzoo.config import resolve
 from ganzoo.errors import ConfigError
 from ganzoo.run import start
 
-SYNTH = ["data=synthetic", "data.size=8"]
+SYNTH = ["preset=wgan-gp-paper", "data=synthetic", "data.size=8"]
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def test_switching_component_drops_the_presets_options_for_it(host):
         (["seed=x"], ["seed must be an integer"]),
         (["preset=sed"], ["Unknown preset 'sed'", "Did you mean 'seed'"]),
         (["critic.norm.x.y=1"], ["Unknown key"]),
-        (["critic.norm.x=1"], ["Unknown option 'critic.norm.x' for normaliser 'layer'", "Valid options: (none)"]),
+        (["critic.norm.x=1"], ["Unknown option 'critic.norm.x' for normaliser 'batch'", "Valid options: (none)"]),
         (["critic.norm=group", "critic.norm.grups=4"], ["Unknown option 'critic.norm.grups'", "Did you mean 'groups'"]),
         (["critic.norm=group", "critic.norm.groups=0"], ["critic.norm.groups", "greater than or equal to 1"]),
         (["critic.nrom.groups=4"], ["critic.nrom.groups", "Did you mean 'norm'", "critic.norm.OPTION"]),

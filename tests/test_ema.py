@@ -31,8 +31,9 @@ def test_update_is_a_moving_average_with_warm_up_and_copied_buffers():
         EMA(net, decay=1.0)
 
 
-def test_ema_is_off_by_default_and_validated(host):
-    assert resolve([], host).train.ema == 0.0
+def test_ema_is_off_unless_a_preset_or_override_sets_it_and_validated(host):
+    assert resolve(["preset=wgan-gp-paper"], host).train.ema == 0.0  # the setting's own default
+    assert resolve([], host).train.ema == 0.999  # the default recipe averages the generator
     from ganzoo.errors import ConfigError
 
     with pytest.raises(ConfigError, match="train.ema"):

@@ -84,7 +84,7 @@ def test_resolve_gives_a_valid_config_or_a_clean_error(items):
     assert json.dumps(again.to_dict()) == text
 
 
-TINY_DRY = ["data=synthetic", "data.n=8", "data.size=8", "data.num_classes=2", "critic.width=2", "generator.base=32", "generator.z_dim=4"]
+TINY_DRY = ["preset=wgan-gp-paper", "data=synthetic", "data.n=8", "data.size=8", "data.num_classes=2", "critic.width=2", "generator.base=32", "generator.z_dim=4"]
 
 
 @CLI_FUZZ

@@ -33,6 +33,7 @@ from ganzoo.run import start
 STEPS = 8
 # n_critic=3 and a checkpoint after every generator step: generator step s runs critic steps 3s-2..3s.
 BASE = [
+    "preset=wgan-gp-paper",
     "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3",
     "critic.width=2", "generator.base=32", "generator.z_dim=8",
     "train.batch_size=8", "train.n_critic=3", f"train.steps={STEPS}",

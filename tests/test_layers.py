@@ -88,8 +88,8 @@ def test_owner_keeps_its_parameters_and_state_dict_keys():
 
 @pytest.mark.parametrize("generator", [
     ["generator=resnet", "generator.base=32", "generator.z_dim=16"],
-    ["generator=dcgan", "generator.base=16", "generator.z_dim=16"],
-    ["generator=dcgan", "generator.base=16", "generator.encoder=cbn", "generator.norm=spectral"],
+    ["generator=dcgan", "generator.base=16", "generator.z_dim=16", "generator.upsample=nearest"],
+    ["generator=dcgan", "generator.base=16", "generator.upsample=nearest", "generator.encoder=cbn", "generator.norm=spectral"],
 ])
 def test_generators_give_the_same_images_either_way(host, generator, monkeypatch):
     monkeypatch.setattr(layers, "MIN_MACS", 0)

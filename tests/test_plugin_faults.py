@@ -23,7 +23,7 @@ from ganzoo.errors import PluginError
 from ganzoo.plugins import PluginHost, PluginWarning
 from ganzoo.run import dry_run, start
 
-TINY = ["data=synthetic", "data.n=8", "data.size=8", "data.num_classes=2", "generator.base=32", "generator.z_dim=4", "train.progress=false"]
+TINY = ["preset=wgan-gp-paper", "data=synthetic", "data.n=8", "data.size=8", "data.num_classes=2", "generator.base=32", "generator.z_dim=4", "train.progress=false"]
 
 
 class FakeDist:

@@ -15,6 +15,7 @@ from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.run import start
 
 TINY_RUN = [
+    "preset=wgan-gp-paper",
     "data=synthetic", "data.n=32", "data.size=8", "data.num_classes=2",
     "critic.width=2", "generator.base=32", "generator.z_dim=4",
     "train.batch_size=8", "train.n_critic=1", "train.progress=false", "train.sample_every=0",

@@ -23,6 +23,7 @@ FULL = os.environ.get("GANZOO_SLOW") == "full"
 STEPS, WARMUP, EVERY = (2000, 200, 100) if FULL else (20, 6, 5)  # warm-up includes the first plot and checkpoint
 WINDOW = max(5, WARMUP // 4)  # steps whose RSS samples form each median
 CONFIG = [
+    "preset=wgan-gp-paper",
     "data=synthetic", "data.n=256", "data.size=16", "data.num_classes=4",
     "critic.width=4", "generator.base=32", "generator.z_dim=16",
     "train.batch_size=16", "train.n_critic=2", "train.progress=false",
