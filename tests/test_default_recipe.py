@@ -1,8 +1,9 @@
 """The `default` preset learns a conditional model of mnist5k, scored by `ganzoo eval`.
 
-Marked slow. CI runs it reduced: 300 generator steps, where the recipe already draws
-recognisable, class-conditional digits (probes: class consistency 0.26 at step 200 and 0.66-0.73 at
-400-500), so the thresholds below sit well under what it reaches and far above chance (0.1).
+Marked slow. CI runs it reduced: 300 generator steps on one thread, where this test measured
+class consistency 0.42, diversity 1.17 and a Fréchet distance 10.9x the floor. The thresholds sit
+under that and far from what a recipe that learns nothing scores (chance 0.1, and 60-80x the floor
+in the README's ablation).
 ``GANZOO_SLOW=full`` runs the README's command, the whole `ganzoo run`, and checks the issue's
 targets: at most 10 minutes, class consistency >= 0.95, diversity >= 0.85, Fréchet distance
 within 10x the real-vs-real floor.
@@ -40,4 +41,4 @@ def test_default_recipe_learns_conditional_digits(tmp_path):
         assert wall <= 600, f"ganzoo run took {wall:.0f} s"
         assert scores["class_acc"] >= 0.95 and scores["diversity"] >= 0.85 and scores["fd_ratio"] <= 10, scores
     else:
-        assert scores["class_acc"] >= 0.3 and scores["diversity"] >= 0.5 and scores["fd_ratio"] <= 15, scores
+        assert scores["class_acc"] >= 0.25 and scores["diversity"] >= 0.5 and scores["fd_ratio"] <= 20, scores
