@@ -31,13 +31,13 @@ class ResBlock(nn.Module):
         self.shortcut = norm.wrap(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)) if c_in != c_out else nn.Identity()
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         # conv1 (and a shortcut conv) read the upsampled map: one UpsampleConv computes both
-        convs = (self.conv1, self.shortcut) if c_in != c_out else (self.conv1,)
-        self.up = ganzoo.UpsampleConv(*convs) if upsample else None
+        self.conv_shortcut = c_in != c_out
+        self.up = ganzoo.UpsampleConv(*((self.conv1, self.shortcut) if self.conv_shortcut else (self.conv1,))) if upsample else None
 
     def forward(self, x, labels):
         if self.up is None:
             h, skip = self.conv1(x), self.shortcut(x)
-        elif len(self.up._convs) == 2:
+        elif self.conv_shortcut:
             h, skip = self.up(x)  # each (N, c_out, 2H, 2W)
         else:
             (h,) = self.up(x)  # (N, c_out, 2H, 2W)
