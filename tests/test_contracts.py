@@ -25,17 +25,10 @@ HOST = PluginHost(entry_points=[], env={})  # built-ins only, for parametrising 
 CRITICS = network_cases(HOST, "critic")
 GENERATORS = network_cases(HOST, "generator")
 
-pytestmark = pytest.mark.filterwarnings("ignore:group norm:UserWarning")  # tiny widths make group norm fall back
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors gain nothing from a second intra-op thread, and on a busy 2-core machine its
-    spin-waiting made these checks 10-20x slower (measured: 13 s vs 0.65 s for one case)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:group norm:UserWarning"),  # tiny widths make group norm fall back
+    pytest.mark.usefixtures("one_thread"),  # conftest.py: one intra-op thread for this module
+]
 
 
 def _id(case):

@@ -40,12 +40,7 @@ NAMES = {
 AT = {"loss_d": 4, "penalty": 4, "critic_grad": 4, "loss_g": 2, "generator_grad": 2}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one intra-op thread for this module
 
 
 def _all_finite(run_dir) -> None:
