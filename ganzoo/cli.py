@@ -40,12 +40,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     from ganzoo import distributed
 
+    finished = False
     try:
         run_dir = start(args.overrides, host)
+        finished = True
         if distributed.is_writer():
             Console(stderr=True).print(f"[green]done:[/] {run_dir}")
     finally:
-        distributed.close()
+        distributed.close(finished)
     return 0
 
 

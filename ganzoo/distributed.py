@@ -82,9 +82,16 @@ def init(device: torch.device) -> torch.device:
     return torch.device("cuda", local) if use_cuda else torch.device("cpu")
 
 
-def close() -> None:
-    if active():
-        dist.destroy_process_group()
+def close(finished: bool = False) -> None:
+    """Leave the process group. ``finished=True`` (every rank ended its run normally) first waits
+    for all ranks, so that no rank tears down its connections while rank 0 still writes its last
+    checkpoint: gloo could then abort the early rank at exit ("terminate called without an active
+    exception", SIGABRT). After a failure there is no barrier: the other ranks may never arrive."""
+    if not active():
+        return
+    if finished:
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 def shard(x: torch.Tensor) -> torch.Tensor:

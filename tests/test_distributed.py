@@ -29,9 +29,14 @@ BASE = [*TINY, "generator.norm=layer", "train.sample_every=0", "train.fused=fals
 CASES = {
     "gp": [*BASE, "constraint=gp", "train.steps=1"],
     "r1": [*BASE, "constraint=r1", "train.steps=1"],
-    "clip": [*BASE, "constraint=clip", "train.steps=1"],
+    # At the default limit (0.01) this tiny critic's output, and so its gradient, is float noise (W = 0,
+    # README); a wider limit keeps the same clipping path with gradients worth comparing.
+    "clip": [*BASE, "constraint=clip", "constraint.limit=0.5", "train.steps=1"],
     "dragan": [*BASE, "constraint=dragan", "train.steps=1"],
     "gp_long": [*BASE, "constraint=gp", "train.steps=4"],
+    # The same step with a bug injected on purpose (tests/dist_worker.py): the comparison must catch each.
+    "gp@grad_sum": [*BASE, "constraint=gp", "train.steps=1"],
+    "gp@rank1_skips_penalty": [*BASE, "constraint=gp", "train.steps=1"],
 }
 TIMEOUT = 180  # seconds: a hang fails the test instead of the CI job
 
@@ -46,10 +51,44 @@ def ganzoo_script():
     return str(Path(sys.executable).with_name("ganzoo"))
 
 
-def assert_close(a, b, what):
-    assert a.keys() == b.keys()
+# What float arithmetic allows between a 2-process and a 1-process run of the same maths.
+# Sums run in another order (per-rank means, then the all-reduce), and thread counts and vector
+# widths (AVX2, AVX-512) change the order again, so results agree to float32 rounding, not bit for bit.
+# - Gradients: float32 rounding of a reduction is ~1e-7 relative; a network's averaged gradient
+#   must match to GRAD_RTOL of its own norm. Measured: at most 2.3e-6 (AVX-512, 1 and 2 threads).
+#   An averaging bug is an error of order 1 (a factor of 2 gives 1.0), so it cannot hide under it.
+# - Weights: Adam moves each weight by about lr per optimiser step (|m/(sqrt(v)+eps)| <= ~1), and a
+#   weight whose gradient is near Adam's eps can turn the float noise into a visible part of its
+#   step. So weights must agree to a fraction of one Adam step per step taken. Measured: at most
+#   0.02 lr after 1 step (AVX-512) and 0.006 lr (2 threads).
+GRAD_RTOL = 1e-4
+ADAM_STEP_FRACTION = 0.25
+
+
+def assert_same_training(a, b, what, *, lr_d=1e-4, lr_g=1e-4, critic_steps, generator_steps):
+    """``a`` (a 2-process rank) and ``b`` (the 1-process run) hold the same weights and gradients,
+    within what float32 allows (above). Gradients are compared when both dumps carry them."""
+    assert a.keys() == b.keys(), f"{what}: different tensors"
+    bounds = {"critic": ADAM_STEP_FRACTION * lr_d * critic_steps, "generator": ADAM_STEP_FRACTION * lr_g * generator_steps}
     for k in a:
-        assert torch.allclose(a[k].double(), b[k].double(), rtol=1e-4, atol=1e-6), f"{what}: {k} differs by {(a[k] - b[k]).abs().max():.2e}"
+        if k.startswith("grad:"):
+            continue
+        net = k.split("/")[0].removesuffix("_ema")
+        diff = (a[k].double() - b[k].double()).abs().max().item()
+        assert diff <= bounds[net], f"{what}: {k} differs by {diff:.2e}, more than {ADAM_STEP_FRACTION} of an Adam step per step ({bounds[net]:.2e})"
+    for net in ("critic", "generator"):
+        keys = [k for k in a if k.startswith(f"grad:{net}/")]
+        if not keys:
+            continue
+        total = sum(b[k].double().square().sum() for k in keys).sqrt().item()
+        error = sum((a[k].double() - b[k].double()).square().sum() for k in keys).sqrt().item()
+        assert error <= GRAD_RTOL * total, f"{what}: the {net}'s averaged gradient differs by {error / total:.2e} of its norm (allowed {GRAD_RTOL:g})"
+
+
+def _steps(case):
+    """(critic steps, generator steps) of one of CASES."""
+    n = {k: int(v) for k, _, v in (o.partition("=") for o in CASES[case]) if k in ("train.steps", "train.n_critic")}
+    return n["train.steps"] * n["train.n_critic"], n["train.steps"]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +106,8 @@ def test_one_step_on_two_processes_equals_one_process_over_the_global_batch(two_
     train_and_dump(host, CASES[case], tmp_path / case, tmp_path / "single.safetensors")
     single = load_file(str(tmp_path / "single.safetensors"))
     rank0 = load_file(str(two_process_runs / f"{case}-rank0.safetensors"))
-    assert_close(rank0, single, case)
+    critic_steps, generator_steps = _steps(case)
+    assert_same_training(rank0, single, case, critic_steps=critic_steps, generator_steps=generator_steps)
     initial = _initial_weights(host, CASES[case], tmp_path)
     assert any(not torch.equal(initial[k], single[k]) for k in single if k.startswith("critic/"))  # the step did move
 
@@ -86,7 +126,18 @@ def test_after_several_steps_both_ranks_hold_identical_parameters(two_process_ru
     assert r0.keys() == r1.keys() and all(torch.equal(r0[k], r1[k]) for k in r0)
     torch.set_num_threads(1)
     train_and_dump(host, CASES["gp_long"], tmp_path / "gp_long", tmp_path / "single.safetensors")
-    assert_close(r0, load_file(str(tmp_path / "single.safetensors")), "gp after 4 steps")
+    assert_same_training(r0, load_file(str(tmp_path / "single.safetensors")), "gp after 4 steps", critic_steps=8, generator_steps=4)
+
+
+@pytest.mark.parametrize("bug", ["grad_sum", "rank1_skips_penalty"])
+def test_the_comparison_catches_a_distributed_bug(two_process_runs, host, tmp_path, bug):
+    """Gradients summed instead of averaged (a factor of 2), or one rank that skips the penalty, must
+    fail the same comparison that the correct runs pass."""
+    torch.set_num_threads(1)
+    train_and_dump(host, CASES["gp"], tmp_path / "gp", tmp_path / "single.safetensors")
+    buggy = load_file(str(two_process_runs / f"gp@{bug}-rank0.safetensors"))
+    with pytest.raises(AssertionError, match="differs by"):
+        assert_same_training(buggy, load_file(str(tmp_path / "single.safetensors")), bug, critic_steps=2, generator_steps=1)
 
 
 def test_only_rank_zero_writes_the_run_directory(two_process_runs):
@@ -115,13 +166,15 @@ def test_a_killed_rank_ends_the_run_and_it_resumes_on_two_then_one_process(host,
     torch.set_num_threads(1)
     train_and_dump(host, [*BASE, "train.steps=4"], tmp_path / "unbroken", tmp_path / "unbroken.safetensors")
     unbroken = load_file(str(tmp_path / "unbroken.safetensors"))
-    assert_close({k: v for k, v in final.items() if k in unbroken}, unbroken, "resumed")
+    weights = {k: v for k, v in unbroken.items() if not k.startswith("grad:")}  # checkpoints hold no gradients
+    assert_same_training({k: v for k, v in final.items() if k in weights}, weights, "resumed", critic_steps=8, generator_steps=4)
     # The data position is global, so the same run continues on a different number of processes (1 here).
     start([f"resume={run}", "train.steps=5"], host)
     final = checkpoint.load(checkpoint.list_checkpoints(run / "checkpoints")[-1])[0]
     train_and_dump(host, [*BASE, "train.steps=5"], tmp_path / "unbroken5", tmp_path / "unbroken5.safetensors")
     unbroken = load_file(str(tmp_path / "unbroken5.safetensors"))
-    assert_close({k: v for k, v in final.items() if k in unbroken}, unbroken, "resumed on 1 process")
+    weights = {k: v for k, v in unbroken.items() if not k.startswith("grad:")}
+    assert_same_training({k: v for k, v in final.items() if k in weights}, weights, "resumed on 1 process", critic_steps=10, generator_steps=5)
 
 
 def test_a_failing_rank_fails_the_whole_run_with_its_error_shown(tmp_path):
