@@ -9,9 +9,9 @@ guard that does nothing. Compare the two means from one run.
 
 import pytest
 
-from ganzoo.config import resolve
-from ganzoo.plugins import PluginHost
-from ganzoo.train import Trainer
+from ganzoo.registry.config import resolve
+from ganzoo.registry.host import PluginHost
+from ganzoo.training.loop import Trainer
 
 
 class NoGuard:
@@ -40,14 +40,14 @@ def host():
 
 @pytest.mark.parametrize("guard", ["on", "off"])
 def test_generator_step(benchmark, host, guard):
-    trainer = Trainer(resolve(["preset=wgan-gp-paper", "train.progress=false", "data=synthetic"], host), host, run_dir=None)  # the seed's parts, n_critic 5
+    trainer = Trainer(resolve(["preset=wgan-gp-paper", "train.progress=false", "data=synthetic"], host), host)  # the seed's parts, n_critic 5
     if guard == "off":
-        trainer.guard = NoGuard()
+        trainer.steps.guard = NoGuard()
 
     def step():
         trainer.guard.begin()
-        trainer.critic_phase()
-        trainer.generator_phase()
+        _, labels = trainer.steps.critic_phase()
+        trainer.steps.generator_phase(labels, trainer.step)
         assert trainer.guard.step_ok()
 
     benchmark.pedantic(step, rounds=6, warmup_rounds=1)

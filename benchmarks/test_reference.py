@@ -15,8 +15,8 @@ import pytest
 
 from ganzoo.bench.measure import Setup
 from ganzoo.bench.reference import ReferenceLoop
-from ganzoo.config import resolve
-from ganzoo.plugins import PluginHost
+from ganzoo.registry.config import resolve
+from ganzoo.registry.host import PluginHost
 
 SEED = ["preset=seed", "train.progress=false", *([] if os.environ.get("GANZOO_BENCH_FULL") else ["generator.base=64"])]
 

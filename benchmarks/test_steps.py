@@ -8,8 +8,8 @@ These time the same calls as ``ganzoo bench`` (:class:`ganzoo.bench.measure.Setu
 import pytest
 
 from ganzoo.bench.measure import Setup
-from ganzoo.config import resolve
-from ganzoo.plugins import PluginHost
+from ganzoo.registry.config import resolve
+from ganzoo.registry.host import PluginHost
 
 CONFIGS = {
     "default": ["train.progress=false"],

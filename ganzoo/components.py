@@ -32,6 +32,19 @@ def ComponentRef(kind: str, default: str, description: str) -> Any:
     return Field(default, description=description, json_schema_extra={"ganzoo_kind": kind})
 
 
+def ref_fields(cls: type, kind: str | None = None) -> dict[str, str]:
+    """``{field: kind}`` for the config fields of component class ``cls`` made with
+    :func:`ComponentRef` (``{"norm": "normaliser", "encoder": "encoder"}``), only those of ``kind``
+    when given. The one place that reads which options name another component."""
+    out = {}
+    for name, info in getattr(cls, "Config").model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        picked = extra.get("ganzoo_kind")
+        if picked is not None and (kind is None or picked == kind):
+            out[name] = picked
+    return out
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """Sizes that come from the data and are injected into every network."""
@@ -202,14 +215,14 @@ class Constraint(Component):
         self.cfg = cfg
 
     def check(self, critic: Critic) -> None:
-        """Raise :class:`ganzoo.errors.ConfigError` when this critic cannot be used with the constraint.
+        """Raise :class:`ganzoo.ConfigError` when this critic cannot be used with this constraint, for
+        reasons of the constraint's own. Nothing by default.
 
-        The default applies the module-level rules of :func:`ganzoo.compat.check_built`, which also
-        catch a critic that hard-codes BatchNorm or spectral normalisation.
+        The engine applies the general rules itself, before this is called, whatever a subclass does
+        here: a per-sample constraint refuses a critic with a batch-coupled layer, and one that acts on
+        weights refuses reparametrised weights (:func:`ganzoo.registry.compat.check_built`).
         """
-        from ganzoo.compat import check_built
-
-        check_built(critic, self)
+        return None
 
     def penalty(
         self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, step: int

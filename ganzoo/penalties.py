@@ -25,8 +25,8 @@ from typing import ClassVar, Iterator
 import torch
 from pydantic import Field
 
-from ganzoo import distributed
 from ganzoo.components import Config, Constraint
+from ganzoo.training import distributed
 
 _SCALE: ContextVar[torch.Tensor | float | None] = ContextVar("ganzoo_input_gradient_scale", default=None)
 

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
-from ganzoo import distributed
-from ganzoo.config import resolve
-from ganzoo.plugins import PluginHost
-from ganzoo.train import Trainer
+from ganzoo.registry.config import resolve
+from ganzoo.registry.host import PluginHost
+from ganzoo.runs.recorder import RunRecorder
+from ganzoo.training import distributed, state
+from ganzoo.training.loop import Trainer
 
 
 def _sum_instead_of_mean(module):
@@ -52,9 +53,8 @@ def injected(bug: str | None, trainer: Trainer):
             distributed.average_gradients = _REAL_AVERAGE
         return
     if bug == "rank1_skips_penalty":
-        constraint = trainer.models.constraint
         if distributed.rank() == 1:
-            constraint.penalty = lambda *args, **kwargs: None
+            trainer.steps.constraint.penalty = lambda *args, **kwargs: None
         yield
         return
     raise ValueError(f"unknown bug {bug!r}; known: {', '.join(BUGS)}")
@@ -65,12 +65,16 @@ BUGS = ("grad_sum", "rank1_skips_penalty")
 
 def train_and_dump(host: PluginHost, overrides: list[str], run_dir: Path, dump: Path, bug: str | None = None) -> None:
     cfg = resolve([*overrides, f"out={run_dir}"], host)
-    trainer = Trainer(cfg, host, run_dir)
-    if distributed.is_writer():
+    trainer = Trainer(cfg, host)
+    recorder = None
+    if distributed.is_writer():  # as `ganzoo run` does: rank 0 alone writes the run folder
         run_dir.mkdir(parents=True, exist_ok=True)
+        recorder = RunRecorder(run_dir, trainer)
     with injected(bug, trainer):
-        trainer.fit()
-    tensors = {f"{p}/{k}": v.detach().cpu().contiguous() for p, m in trainer._modules() for k, v in m.state_dict().items()}
+        trainer.fit(recorder)
+    if recorder is not None:
+        recorder.close()
+    tensors = {f"{p}/{k}": v.detach().cpu().contiguous() for p, m in state.modules(trainer) for k, v in m.state_dict().items()}
     for prefix, module in (("critic", trainer.critic), ("generator", trainer.generator)):
         for k, p in module.named_parameters():
             if p.grad is not None:

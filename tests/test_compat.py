@@ -5,13 +5,13 @@ import json
 import pytest
 import torch
 
-from ganzoo import compat
-from ganzoo.build import build_models
+from ganzoo.registry import compat
+from ganzoo.registry.build import build_models
 from ganzoo.cli import main
 from ganzoo.components import DataSpec
-from ganzoo.config import resolve
+from ganzoo.registry.config import resolve
 from ganzoo.errors import ConfigError
-from ganzoo.run import start
+from ganzoo.runs.launch import start
 
 SYNTH = ["preset=wgan-gp-paper", "data=synthetic", "data.size=8"]
 
@@ -69,7 +69,54 @@ def test_a_critic_that_hard_codes_spectral_norm_is_refused_by_clip_when_built(ho
     models = build_models(cfg, DataSpec(1, 8, 10), host)
     models.critic.head = spectral_norm(models.critic.head)
     with pytest.raises(ConfigError, match="reparametrises its weights"):
-        models.constraint.check(models.critic)
+        compat.check_built(models.critic, models.constraint)
+
+
+def test_the_engine_applies_the_built_critic_rules_even_when_a_constraint_overrides_check(host):
+    """A third-party constraint whose ``check`` skips ``super()`` must not drop the refusal of a
+    critic that hard-codes BatchNorm under a per-sample penalty: the engine runs that rule itself."""
+    import ganzoo
+
+    class HardCodedBatchNorm(ganzoo.Critic):
+        name = "hard_bn_test_critic"
+        description = "a critic with BatchNorm written into it"
+
+        class Config(ganzoo.Config):
+            pass
+
+        def __init__(self, cfg, spec, parts):
+            super().__init__(cfg, spec, parts)
+            self.body = torch.nn.Sequential(torch.nn.Conv2d(spec.channels, 2, 3, padding=1), torch.nn.BatchNorm2d(2))
+
+        def forward(self, x, labels):
+            return self.body(x).mean(dim=(1, 2, 3))  # (N,)
+
+    class PenaltyWithOwnCheck(ganzoo.Penalty):
+        name = "own_check_test_penalty"
+        description = "a per-sample penalty whose check() does its own thing and skips super()"
+
+        def check(self, critic):
+            self.checked = True
+
+        def term(self, critic, real, fake, labels):
+            return ganzoo.input_gradient_norms(critic, real, labels).square().mean()
+
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_critics(self, register):
+            register(HardCodedBatchNorm)
+
+        @ganzoo.hookimpl
+        def register_constraints(self, register):
+            register(PenaltyWithOwnCheck)
+
+    host.register(Plugin(), name="throwaway-own-check")
+    try:
+        cfg = resolve([*SYNTH, "critic=hard_bn_test_critic", "constraint=own_check_test_penalty"], host)
+        with pytest.raises(ConfigError, match="batch-coupled"):
+            build_models(cfg, DataSpec(1, 8, 10), host)
+    finally:
+        host.unregister("throwaway-own-check")
 
 
 def test_list_combinations_shows_every_component_and_each_refusal(capsys, host):

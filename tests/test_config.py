@@ -1,6 +1,6 @@
 import pytest
 
-from ganzoo.config import parse_overrides, parse_value, resolve
+from ganzoo.registry.config import parse_overrides, parse_value, resolve
 from ganzoo.errors import ConfigError
 
 
@@ -67,7 +67,7 @@ def test_bad_input_names_the_key_and_the_choices(host, overrides, fragments):
 
 
 def test_to_dict_round_trips_through_resolve(host):
-    from ganzoo.run import flatten
+    from ganzoo.registry.config import flatten
 
     cfg = resolve(["preset=seed", "data=synthetic", "seed=5"], host)
     again = resolve(flatten(cfg.to_dict()), host, use_preset=False)

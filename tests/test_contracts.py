@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from ganzoo.components import KINDS
-from ganzoo.plugins import PluginHost, load_catalogue
+from ganzoo.registry.catalogue import load_catalogue
+from ganzoo.registry.host import PluginHost
 from ganzoo.testing import (
     check_constraint,
     check_critic,
@@ -136,7 +137,7 @@ def test_dcgan_generator_with_labels_joining_the_noise(encoder):
 
 def test_dcgan_critic_without_stem_has_no_norm_on_its_input_layer():
     from ganzoo.components import DataSpec
-    from ganzoo.testing import _build
+    from ganzoo.testing.networks import _build
 
     critic = _build(HOST, "critic", "dcgan", DataSpec(1, 28, 10), "batch", "none", {"stem": False, "width": 8}, seed=0)
     layers = list(critic.features)

@@ -16,11 +16,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from ganzoo import checkpoint
+from ganzoo.storage import checkpoint
 from ganzoo.cli import main
 from ganzoo.errors import CheckpointError
-from ganzoo.plugins import PluginHost
-from ganzoo.run import start
+from ganzoo.registry.host import PluginHost
+from ganzoo.runs.launch import start
 
 TINY_RUN = [
     "preset=wgan-gp-paper",
@@ -214,8 +214,8 @@ def test_no_source_file_unpickles():
 
 def test_torchvision_legacy_pickles_are_not_read(host, tmp_path, monkeypatch):
     """torchvision's MNIST would torch.load a legacy processed/training.pt; ganzoo turns that path off."""
-    from ganzoo.build import load_data
-    from ganzoo.config import resolve
+    from ganzoo.registry.build import load_data
+    from ganzoo.registry.config import resolve
     from ganzoo.errors import DataError
 
     processed = tmp_path / "MNIST" / "processed"

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganzoo.build import load_data
-from ganzoo.config import resolve
+from ganzoo.registry.build import load_data
+from ganzoo.registry.config import resolve
 from ganzoo.errors import DataError
 
 

@@ -17,9 +17,10 @@ from safetensors.torch import load_file
 
 from conftest import TINY
 from dist_worker import train_and_dump
-from ganzoo import checkpoint, distributed
+from ganzoo.storage import checkpoint
+from ganzoo.training import distributed, state
 from ganzoo.errors import ConfigError
-from ganzoo.run import start
+from ganzoo.runs.launch import start
 
 WORKER = Path(__file__).with_name("dist_worker.py")
 # A per-sample generator norm: BatchNorm would couple the samples of a rank's shard only.
@@ -113,11 +114,11 @@ def test_one_step_on_two_processes_equals_one_process_over_the_global_batch(two_
 
 
 def _initial_weights(host, overrides, tmp_path):
-    from ganzoo.config import resolve
-    from ganzoo.train import Trainer
+    from ganzoo.registry.config import resolve
+    from ganzoo.training.loop import Trainer
 
-    trainer = Trainer(resolve([*overrides, f"out={tmp_path / 'init'}"], host), host, tmp_path / "init")
-    return {f"{p}/{k}": v.clone() for p, m in trainer._modules() for k, v in m.state_dict().items()}
+    trainer = Trainer(resolve([*overrides, f"out={tmp_path / 'init'}"], host), host)
+    return {f"{p}/{k}": v.clone() for p, m in state.modules(trainer) for k, v in m.state_dict().items()}
 
 
 def test_after_several_steps_both_ranks_hold_identical_parameters(two_process_runs, host, tmp_path):

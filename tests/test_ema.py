@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from ganzoo import checkpoint
-from ganzoo.config import resolve
-from ganzoo.ema import EMA
-from ganzoo.run import start
-from ganzoo.sample import load_generator
-from ganzoo.train import Trainer
+from ganzoo.storage import checkpoint
+from ganzoo.registry.config import resolve
+from ganzoo.training.ema import EMA
+from ganzoo.runs.launch import start
+from ganzoo.evaluation.generate import load_generator
+from ganzoo.training.loop import Trainer
 
 
 def test_update_is_a_moving_average_with_warm_up_and_copied_buffers():
@@ -66,14 +66,17 @@ def test_resume_with_ema_matches_an_unbroken_run(host, tiny):
 def test_sample_grid_is_drawn_by_the_ema_generator(host, tiny, tmp_path):
     from PIL import Image
 
-    from ganzoo import rundir
+    from ganzoo.runs.recorder import RunRecorder
+    from ganzoo.storage import plots
 
-    trainer = Trainer(resolve(tiny("train.ema=0.5"), host), host, run_dir=tmp_path)
+    trainer = Trainer(resolve(tiny("train.ema=0.5"), host), host)
+    recorder = RunRecorder(tmp_path, trainer)
     with torch.no_grad():
         for p in trainer.ema.module.parameters():
             p.zero_()  # the live generator keeps its random weights
-    path = trainer.sample_grid()
+    path = recorder.sample_grid(trainer)
+    recorder.close()
     with torch.no_grad():
-        expected = trainer.ema.module(trainer.fixed_z, trainer.fixed_labels)
-    rundir.save_grid(expected, 8, tmp_path / "expected.png")
+        expected = trainer.ema.module.eval()(recorder.fixed_z, recorder.fixed_labels)
+    plots.save_grid(expected, 8, tmp_path / "expected.png")
     assert np.array_equal(np.asarray(Image.open(path)), np.asarray(Image.open(tmp_path / "expected.png")))

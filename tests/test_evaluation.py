@@ -7,9 +7,9 @@ import torch
 
 import ganzoo
 from ganzoo.cli import main
-from ganzoo.evaluate import score
-from ganzoo.evaluator import get_evaluator
-from ganzoo.run import start
+from ganzoo.evaluation.scoring import score
+from ganzoo.evaluation.evaluator import get_evaluator
+from ganzoo.runs.launch import start
 
 K = 4
 

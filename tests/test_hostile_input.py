@@ -18,12 +18,13 @@ import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ganzoo.build import load_data
+from ganzoo.registry.build import load_data
 from ganzoo.cli import main
-from ganzoo.config import TrainConfig, resolve
+from ganzoo.registry.config import TrainConfig, resolve
 from ganzoo.errors import DataError, GanzooError
-from ganzoo.plugins import PluginHost
-from ganzoo.run import flatten, start
+from ganzoo.registry.host import PluginHost
+from ganzoo.registry.config import flatten
+from ganzoo.runs.launch import start
 
 FULL = os.environ.get("GANZOO_SLOW") == "full"
 FUZZ = settings(
@@ -134,7 +135,7 @@ def test_cli_examples_fail_cleanly_before_any_file_is_written(items, fragment, t
 )
 def test_unwritable_out_is_refused_before_training(where, host, tmp_path, monkeypatch):
     from ganzoo.errors import ConfigError
-    from ganzoo.train import Trainer
+    from ganzoo.training.loop import Trainer
 
     (tmp_path / "FILE").write_text("x")
     out = where.replace("FILE", str(tmp_path / "FILE")) if "FILE" in where else where

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganzoo import checkpoint
-from ganzoo.plugins import PluginHost
-from ganzoo.run import start
+from ganzoo.storage import checkpoint
+from ganzoo.registry.host import PluginHost
+from ganzoo.runs.launch import start
 
 STEPS = 8
 # n_critic=3 and a checkpoint after every generator step: generator step s runs critic steps 3s-2..3s.

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganzoo.build import build_models, load_data
-from ganzoo.config import resolve
+from ganzoo.registry.build import build_models, load_data
+from ganzoo.registry.config import resolve
 from ganzoo import layers
 from ganzoo.layers import UpsampleConv, phase_weights, set_fast
 

@@ -15,12 +15,13 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo import checkpoint
+from ganzoo.storage import checkpoint
 from ganzoo.cli import main
-from ganzoo.config import resolve
-from ganzoo.guard import NonFiniteError
-from ganzoo.run import start
-from ganzoo.train import Trainer
+from ganzoo.registry.config import resolve
+from ganzoo.training.guard import NonFiniteError
+from ganzoo.runs.launch import start
+from ganzoo.runs.recorder import RunRecorder
+from ganzoo.training.loop import Trainer
 
 TINY_RUN = [
     "preset=wgan-gp-paper",
@@ -68,15 +69,17 @@ def test_the_undo_restores_the_last_good_state_exactly(host, tmp_path, monkeypat
     """After a failed step the live weights, buffers and optimiser state equal step 1's checkpoint bit for bit."""
     monkeypatch.setenv("GANZOO_FAULT", "nan:critic_grad:3:always")  # the first critic update of step 2
     cfg = resolve([*TINY_RUN, "train.steps=2", "train.max_retries=0", f"out={tmp_path / 'run'}"], host)
-    trainer = Trainer(cfg, host, tmp_path / "run")
+    trainer = Trainer(cfg, host)
     (tmp_path / "run").mkdir()
+    recorder = RunRecorder(tmp_path / "run", trainer)
     with pytest.raises(NonFiniteError):
-        trainer.fit()
-    assert trainer.step == 1 and trainer.critic_steps == 2
+        trainer.fit(recorder)
+    recorder.close()
+    assert trainer.step == 1 and trainer.steps.critic_steps == 2
     saved, _, _ = checkpoint.load(checkpoint.list_checkpoints(tmp_path / "run" / "checkpoints")[-1])
     live = {f"critic/{k}": v for k, v in trainer.critic.state_dict().items()}
     live.update({f"generator/{k}": v for k, v in trainer.generator.state_dict().items()})
-    for prefix, opt in (("opt_d", trainer.opt_d), ("opt_g", trainer.opt_g)):
+    for prefix, opt in (("opt_d", trainer.steps.critic_update.optimizer), ("opt_g", trainer.steps.generator_update.optimizer)):
         for idx, st in opt.state_dict()["state"].items():
             live.update({f"{prefix}/{idx}/{k}": v for k, v in st.items()})
     assert {k for k in saved if not k.startswith("data/")} == set(live)
@@ -141,13 +144,13 @@ def test_a_plugin_that_produces_nan_cannot_corrupt_the_run(host, tmp_path, monke
 
 def test_no_fault_means_no_overhead_path(host, monkeypatch):
     monkeypatch.delenv("GANZOO_FAULT", raising=False)
-    trainer = Trainer(resolve(TINY_RUN, host), host, run_dir=None)
+    trainer = Trainer(resolve(TINY_RUN, host), host)
     assert trainer.guard.fault is None
 
 
 @pytest.mark.parametrize("spec", ["nan:loss_d", "boom:loss_d:1", "kill:loss_d:1", "nan:critic_step:1", "nan:loss_d:x", "nan:loss_d:1:often"])
 def test_a_malformed_fault_spec_is_a_clean_error(spec):
-    from ganzoo import faults
+    from ganzoo.training import faults
     from ganzoo.errors import ConfigError
 
     with pytest.raises(ConfigError, match="GANZOO_FAULT"):

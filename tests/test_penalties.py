@@ -4,8 +4,9 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.build import build_models
-from ganzoo.config import resolve
+from ganzoo.registry import compat
+from ganzoo.registry.build import build_models
+from ganzoo.registry.config import resolve
 from ganzoo.errors import ConfigError
 
 
@@ -86,8 +87,8 @@ def test_a_critic_that_hard_codes_batchnorm_is_refused_when_built(host):
             self.bn = torch.nn.BatchNorm2d(1)
 
     with pytest.raises(ConfigError, match="batch-coupled"):
-        _gp().check(HardCoded())
-    _gp().check(QuadraticCritic())  # no BatchNorm: accepted
+        compat.check_built(HardCoded(), _gp())
+    compat.check_built(QuadraticCritic(), _gp())  # no BatchNorm: accepted
 
 
 def test_clip_accepts_a_batchnorm_critic_and_clamps_weights(host):
@@ -104,7 +105,7 @@ def test_clip_accepts_a_batchnorm_critic_and_clamps_weights(host):
 
 
 def _make(name, **options):
-    from ganzoo.plugins import PluginHost
+    from ganzoo.registry.host import PluginHost
 
     cls = PluginHost(entry_points=[], env={}).get("constraint", name)
     return cls(cls.Config(**options))

@@ -18,10 +18,10 @@ import torch
 
 import ganzoo
 from ganzoo.cli import main
-from ganzoo.config import resolve
+from ganzoo.registry.config import resolve
 from ganzoo.errors import PluginError
-from ganzoo.plugins import PluginHost, PluginWarning
-from ganzoo.run import dry_run, start
+from ganzoo.registry.host import PluginHost, PluginWarning
+from ganzoo.runs.launch import dry_run, start
 
 TINY = ["preset=wgan-gp-paper", "data=synthetic", "data.n=8", "data.size=8", "data.num_classes=2", "generator.base=32", "generator.z_dim=4", "train.progress=false"]
 
@@ -116,7 +116,7 @@ def test_broken_third_party_plugin_is_named_and_the_rest_keeps_working(case, mon
 
 
 def test_broken_plugin_through_the_cli_is_a_warning_not_a_failure(monkeypatch, capsys, tmp_path):
-    import ganzoo.plugins as plugins
+    import ganzoo.registry.host as plugins
 
     _import_bomb(monkeypatch, tmp_path, "ganzoo_test_import_bomb")
     monkeypatch.setattr(md, "entry_points", lambda group=None: [_ep("bomb", "ganzoo_test_import_bomb:plugin", "bomb-dist")])

@@ -8,7 +8,7 @@ import pytest
 
 import ganzoo
 from ganzoo.errors import ConfigError, PluginError
-from ganzoo.plugins import PluginHost, PluginWarning
+from ganzoo.registry.host import PluginHost, PluginWarning
 
 
 class TinyCritic(ganzoo.Critic):
@@ -51,7 +51,7 @@ def test_throwaway_plugin_is_listed_and_usable_by_name(host):
         assert host.get("critic", "tiny_test_critic") is TinyCritic
         listed = [e.name for e in host.list_components("critic", "tiny*")]
         assert listed == ["tiny_test_critic"]
-        from ganzoo.config import resolve
+        from ganzoo.registry.config import resolve
 
         cfg = resolve(["critic=tiny_test_critic", "data=synthetic"], host)
         assert cfg.name("critic") == "tiny_test_critic"
@@ -180,7 +180,7 @@ def test_every_hook_is_a_registry_hook_with_one_register_argument(host):
     import inspect
 
     from ganzoo import hookspecs
-    from ganzoo.plugins import HOOKS
+    from ganzoo.registry.host import HOOKS
 
     specs = {n for n, f in vars(hookspecs).items() if n.startswith("register_") and callable(f)}
     assert specs == set(HOOKS.values())
@@ -190,7 +190,8 @@ def test_every_hook_is_a_registry_hook_with_one_register_argument(host):
 
 def test_plugin_keeps_working_when_a_hook_gains_an_argument(monkeypatch):
     """A later ganzoo may pass more arguments; implementations taking a subset keep working (pluggy)."""
-    from ganzoo import hookspecs, plugins
+    from ganzoo import hookspecs
+    from ganzoo.registry import host as plugins
 
     future = types.ModuleType("future_hookspecs")
     for name in plugins.HOOKS.values():

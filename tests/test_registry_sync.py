@@ -5,8 +5,9 @@ import importlib
 import pytest
 
 from ganzoo.components import KINDS
-from ganzoo.config import resolve
-from ganzoo.plugins import PluginHost, load_catalogue
+from ganzoo.registry.config import resolve
+from ganzoo.registry.catalogue import load_catalogue
+from ganzoo.registry.host import PluginHost
 
 
 def test_catalogue_lists_exactly_what_each_module_registers():

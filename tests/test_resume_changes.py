@@ -9,10 +9,11 @@ import shutil
 import pytest
 import torch
 
-from ganzoo import checkpoint, rundir
+from ganzoo.storage import checkpoint
+from ganzoo.storage import folder as rundir
 from ganzoo.cli import main
 from ganzoo.errors import CheckpointError, ConfigError
-from ganzoo.run import start
+from ganzoo.runs.launch import start
 
 TINY_RUN = [
     "preset=wgan-gp-paper",
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one intra-op 
 
 @pytest.fixture(scope="module")
 def template(one_thread, tmp_path_factory):
-    from ganzoo.plugins import PluginHost
+    from ganzoo.registry.host import PluginHost
 
     return start([*TINY_RUN, "train.steps=2", f"out={tmp_path_factory.mktemp('t') / 'run'}"], PluginHost(entry_points=[]))
 

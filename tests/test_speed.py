@@ -7,13 +7,13 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo import fused, speed
+from ganzoo.training import speed
 from ganzoo.bench.reference import ReferenceLoop
-from ganzoo.config import resolve
+from ganzoo.registry.config import resolve
 from ganzoo.errors import ConfigError
 from ganzoo.penalties import input_gradients, scaled_input_gradients
-from ganzoo.precision import Precision
-from ganzoo.train import Trainer
+from ganzoo.training.precision import Precision
+from ganzoo.training.loop import Trainer
 
 @pytest.fixture(autouse=True)
 def _one_thread():
@@ -40,8 +40,8 @@ def _steps(step, n, seed=7):
 
 def _engine_step(trainer):
     def step():
-        stats = trainer.critic_phase()
-        stats["loss_g"] = trainer.generator_phase()
+        stats, labels = trainer.steps.critic_phase()
+        stats["loss_g"] = trainer.steps.generator_phase(labels, trainer.step)
         return stats
     return step
 
@@ -59,7 +59,7 @@ def _close(a, b, rtol=1e-4, atol=1e-5):
 @pytest.mark.parametrize("engine", [["generator.dropout=0"], ["train.fused=false", "train.channels_last=false"], ["train.channels_last=false"]],
                          ids=["fast", "plain", "fused"])
 def test_engine_and_reference_loop_give_the_same_losses(host, engine):
-    trainer = Trainer(resolve([*SEED_TINY, *engine], host), host, run_dir=None)
+    trainer = Trainer(resolve([*SEED_TINY, *engine], host), host)
     reference = ReferenceLoop.like(trainer)
     ours = _steps(_engine_step(trainer), 3)
     theirs = _steps(reference.step, 3)
@@ -70,7 +70,7 @@ def test_engine_and_reference_loop_give_the_same_losses(host, engine):
 
 
 def test_reference_loop_builds_a_generator_graph_in_critic_steps(host):
-    trainer = Trainer(resolve(SEED_TINY, host), host, run_dir=None)
+    trainer = Trainer(resolve(SEED_TINY, host), host)
     reference = ReferenceLoop.like(trainer)
     seen = []
     reference.model_G.blocks.register_forward_hook(lambda m, i, o: seen.append(o.requires_grad))  # the loop calls G.forward
@@ -79,27 +79,27 @@ def test_reference_loop_builds_a_generator_graph_in_critic_steps(host):
 
 
 def test_reference_refuses_what_the_seed_loop_does_not_do(host):
-    trainer = Trainer(resolve([*SEED_TINY, "constraint=clip"], host), host, run_dir=None)
+    trainer = Trainer(resolve([*SEED_TINY, "constraint=clip"], host), host)
     with pytest.raises(ConfigError, match="constraint=gp"):
         ReferenceLoop.like(trainer)
 
 
 def test_fused_pass_scores_like_two_passes_and_only_when_per_sample(host):
-    trainer = Trainer(resolve(SEED_TINY, host), host, run_dir=None)
-    assert trainer.fused
-    real, labels = trainer.batches.next()
-    fake = trainer.fake_batch(labels)
-    together = fused.critic_scores(trainer.critic, real, fake, labels, fused=True)
-    apart = fused.critic_scores(trainer.critic, real, fake, labels, fused=False)
+    trainer = Trainer(resolve(SEED_TINY, host), host)
+    assert trainer.steps.fused
+    real, labels = trainer.steps.batches.next()
+    fake = trainer.steps.fake_batch(labels)
+    together = speed.critic_scores(trainer.critic, real, fake, labels, fused=True)
+    apart = speed.critic_scores(trainer.critic, real, fake, labels, fused=False)
     for a, b in zip(together, apart):
         assert a.shape == (8,) and torch.allclose(a, b, rtol=1e-5, atol=1e-6)
-    batchnorm = Trainer(resolve([*SEED_TINY, "critic.norm=batch", "constraint=clip"], host), host, run_dir=None)
-    assert not batchnorm.fused  # BatchNorm would see other batch statistics in one pass
+    batchnorm = Trainer(resolve([*SEED_TINY, "critic.norm=batch", "constraint=clip"], host), host)
+    assert not batchnorm.steps.fused  # BatchNorm would see other batch statistics in one pass
 
 
 def test_channels_last_converts_the_networks_and_keeps_the_losses(host):
-    fast = Trainer(resolve(SEED_TINY, host), host, run_dir=None)
-    plain = Trainer(resolve([*SEED_TINY, "train.channels_last=false"], host), host, run_dir=None)
+    fast = Trainer(resolve(SEED_TINY, host), host)
+    plain = Trainer(resolve([*SEED_TINY, "train.channels_last=false"], host), host)
     convs = [m.weight for m in fast.generator.modules() if isinstance(m, torch.nn.Conv2d)]
     assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
     assert any(not w.is_contiguous() for w in convs)
@@ -107,14 +107,14 @@ def test_channels_last_converts_the_networks_and_keeps_the_losses(host):
     assert fast.generator(z, labels).is_contiguous(memory_format=torch.channels_last)
     assert all(w.is_contiguous() for w in plain.generator.parameters())
     no_dropout = [*SEED_TINY, "generator.dropout=0"]  # dropout masks follow the memory order
-    fast = Trainer(resolve(no_dropout, host), host, run_dir=None)
-    plain = Trainer(resolve([*no_dropout, "train.channels_last=false"], host), host, run_dir=None)
+    fast = Trainer(resolve(no_dropout, host), host)
+    plain = Trainer(resolve([*no_dropout, "train.channels_last=false"], host), host)
     _close(_steps(_engine_step(fast), 2), _steps(_engine_step(plain), 2))
 
 
 def test_compile_is_refused_with_a_double_backward_penalty(host):
     with pytest.raises(ConfigError, match="double backward") as err:
-        Trainer(resolve([*SEED_TINY, "train.compile=true"], host), host, run_dir=None)
+        Trainer(resolve([*SEED_TINY, "train.compile=true"], host), host)
     assert "constraint=clip" in str(err.value) and "train.compile=false" in str(err.value)
 
 
@@ -124,8 +124,8 @@ def test_compile_gives_the_losses_of_eager_mode(host, monkeypatch):
     monkeypatch.setattr(speed, "COMPILE_BACKEND", "aot_eager")
     torch._dynamo.reset()
     clip = [*SEED_TINY, "constraint=clip", "generator.dropout=0", "train.n_critic=1"]
-    compiled = Trainer(resolve([*clip, "train.compile=true"], host), host, run_dir=None)
-    eager = Trainer(resolve(clip, host), host, run_dir=None)
+    compiled = Trainer(resolve([*clip, "train.compile=true"], host), host)
+    eager = Trainer(resolve(clip, host), host)
     assert compiled.critic._compiled_call_impl is not None and eager.critic._compiled_call_impl is None
     _close(_steps(_engine_step(compiled), 1), _steps(_engine_step(eager), 1), rtol=1e-4)
     torch._dynamo.reset()
@@ -133,14 +133,14 @@ def test_compile_gives_the_losses_of_eager_mode(host, monkeypatch):
 
 def test_fp16_is_refused_on_a_cpu(host):
     with pytest.raises(ConfigError, match="needs a CUDA GPU") as err:
-        Trainer(resolve([*SEED_TINY, "train.precision=fp16", "train.device=cpu"], host), host, run_dir=None)
+        Trainer(resolve([*SEED_TINY, "train.precision=fp16", "train.device=cpu"], host), host)
     assert "train.precision=bf16" in str(err.value)
 
 
 def test_bf16_autocast_trains_close_to_fp32(host):
     one = [*SEED_TINY, "train.n_critic=1"]
-    bf16 = Trainer(resolve([*one, "train.precision=bf16"], host), host, run_dir=None)
-    fp32 = Trainer(resolve(one, host), host, run_dir=None)
+    bf16 = Trainer(resolve([*one, "train.precision=bf16"], host), host)
+    fp32 = Trainer(resolve(one, host), host)
     seen = []
     bf16.critic.features[0].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
     a, b = _steps(_engine_step(bf16), 1)[0], _steps(_engine_step(fp32), 1)[0]
@@ -183,8 +183,8 @@ def test_scaled_input_gradients_change_nothing_in_fp32():
 
 
 def test_fp16_trainer_steps_with_gradient_scalers(host):
-    trainer = Trainer(resolve([*SEED_TINY, "train.n_critic=1"], host), host, run_dir=None)
-    trainer.precision = Precision("fp16", torch.device("cpu"), strict=False)
+    trainer = Trainer(resolve([*SEED_TINY, "train.n_critic=1"], host), host)
+    trainer.steps.precision = Precision("fp16", torch.device("cpu"), strict=False)
     before = copy.deepcopy(trainer.critic.state_dict())
     stats = _steps(_engine_step(trainer), 2)
     assert all(torch.isfinite(torch.tensor(list(s.values()))).all() for s in stats)

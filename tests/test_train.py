@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganzoo import checkpoint
+from ganzoo.storage import checkpoint
 from ganzoo.cli import main
 from ganzoo.errors import CheckpointError, ConfigError
-from ganzoo.run import start
+from ganzoo.runs.launch import start
 
 
 def test_run_leaves_every_artefact(host, tiny, tmp_path):
@@ -118,16 +118,16 @@ def test_out_under_a_file_is_refused_before_training(host, tiny, tmp_path):
 
 
 def test_critic_phase_generates_fakes_without_a_graph(host, tiny):
-    from ganzoo.config import resolve
-    from ganzoo.train import Trainer
+    from ganzoo.registry.config import resolve
+    from ganzoo.training.loop import Trainer
 
     cfg = resolve(tiny(), host)
-    trainer = Trainer(cfg, host, run_dir=None)
+    trainer = Trainer(cfg, host)
     seen = []
     trainer.generator.register_forward_hook(lambda m, i, o: seen.append((torch.is_grad_enabled(), o.requires_grad)))
-    trainer.critic_phase()
+    _, labels = trainer.steps.critic_phase()
     assert seen and all(flags == (False, False) for flags in seen)
-    trainer.generator_phase()
+    trainer.steps.generator_phase(labels, trainer.step)
     assert seen[-1] == (True, True)
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from ganzoo.components import KINDS
-from ganzoo.plugins import PluginHost
-from ganzoo.run import start
-from ganzoo.sample import sample
+from ganzoo.registry.host import PluginHost
+from ganzoo.runs.launch import start
+from ganzoo.runs.sample import sample
 
 FULL = os.environ.get("GANZOO_SLOW") == "full"
 STEPS = 30 if FULL else 2

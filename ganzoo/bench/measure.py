@@ -14,8 +14,9 @@ import torch
 
 from ganzoo.bench.flops import count_flops
 from ganzoo.bench.timing import PeakMemory, Stats, alternate
-from ganzoo.config import RunConfig
-from ganzoo.plugins import PluginHost
+from ganzoo.registry.config import RunConfig
+from ganzoo.registry.host import PluginHost
+from ganzoo.training.loop import Trainer
 
 
 @dataclass(frozen=True)
@@ -28,37 +29,36 @@ class Setup:
     """A trainer (no run directory) and a fixed batch of real and generated images."""
 
     def __init__(self, cfg: RunConfig, host: PluginHost):
-        from ganzoo.train import Trainer
-
         self.cfg = cfg
-        self.trainer = t = Trainer(cfg, host, run_dir=None)
+        self.trainer = t = Trainer(cfg, host)
         t.critic.train()
         t.generator.train()
+        self.steps = t.steps
         self.device = t.device
-        self.batch = t.batches.batch_size
-        self.real, self.labels = t.batches.next()  # (B, C, H, W), (B,)
-        self.fake = t.fake_batch(self.labels)  # (B, C, H, W)
+        self.batch = t.steps.batches.batch_size
+        self.real, self.labels = t.steps.batches.next()  # (B, C, H, W), (B,)
+        self.fake = t.steps.fake_batch(self.labels)  # (B, C, H, W)
 
     # -- the timed calls ------------------------------------------------------------------
     def generator_step(self) -> None:
         """One training step as ``ganzoo run`` does it: ``n_critic`` critic steps, then one generator step."""
-        self.trainer.critic_phase()
-        self.trainer.generator_phase()
+        _, labels = self.steps.critic_phase()
+        self.steps.generator_phase(labels, self.trainer.step)
 
     def critic_step(self, constrain: bool = True) -> None:
         """One critic update on the fixed batch, with or without the Lipschitz constraint."""
-        self.trainer.critic_step(self.real, self.fake, self.labels, constrain=constrain)
+        self.steps.critic_step(self.real, self.fake, self.labels, constrain=constrain)
 
     def generator_forward(self) -> None:
         """The critic phase's generator call: a batch of images without a graph."""
-        self.trainer.fake_batch(self.labels)
+        self.steps.fake_batch(self.labels)
 
     def critic_forward(self) -> None:
         with torch.no_grad(), self.trainer.precision.autocast():
             self.trainer.critic(self.real, self.labels)
 
     def device_batch(self) -> None:
-        self.trainer.batches.next()
+        self.steps.batches.next()
 
     def dataloader_batch(self) -> Callable[[], None]:
         """The alternative to the device tensor: a shuffling DataLoader, each batch copied to the device."""
@@ -77,7 +77,7 @@ class Setup:
         return next_batch
 
     def close(self) -> None:
-        del self.trainer, self.real, self.fake, self.labels
+        del self.trainer, self.steps, self.real, self.fake, self.labels
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
@@ -116,7 +116,7 @@ def _measure(s: Setup, settings: Settings, peak_gflops: float) -> dict[str, Any]
     return {
         "batch": b,
         "n_critic": n_critic,
-        "fused_critic_pass": t.fused,
+        "fused_critic_pass": t.steps.fused,
         "metrics": {
             "train_images_per_s": _rate(train, b * n_critic),
             "generator_steps_per_s": _rate(train, 1),

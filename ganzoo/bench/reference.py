@@ -12,7 +12,7 @@ It follows the code in ``shared/seed/wgan-improvements.md``, and is what ``ganzo
 
 It lives in the engine package rather than in ``benchmarks/`` because the installed ``ganzoo bench``
 command imports it; the ``benchmarks/`` suites time it from here. To compare the same maths, it
-takes the engine's batches (:class:`ganzoo.train.Batches`) and draws its random numbers in the
+takes the engine's batches (:class:`ganzoo.training.batches.Batches`) and draws its random numbers in the
 engine's order: the noise, then the generator's dropout, then the interpolation weights (on the
 device, where the notes draw them on the CPU and move them).
 """
@@ -23,9 +23,10 @@ import copy
 
 import torch
 
-from ganzoo.config import TrainConfig
 from ganzoo.errors import ConfigError
 from ganzoo.layers import set_fast
+from ganzoo.registry.config import TrainConfig
+from ganzoo.training.batches import Batches
 
 
 def gradient_penalty(critic, real_data, fake_data, labels, penalty, device):
@@ -68,8 +69,6 @@ class ReferenceLoop:
     @classmethod
     def like(cls, trainer) -> "ReferenceLoop":
         """A reference loop with copies of a trainer's networks (call before the trainer trains) and data order."""
-        from ganzoo.train import Batches
-
         cfg = trainer.cfg
         constraint, loss = cfg.components["constraint"], cfg.components["loss"]
         if constraint[0] != "gp" or loss[0] != "wasserstein" or getattr(constraint[1], "interval", 1) != 1:

@@ -1,4 +1,4 @@
-"""The bench's output: a rich table, the JSON file, and the comparison with a saved JSON."""
+"""The bench's output: a table (drawn by the CLI), the JSON file, and the comparison with a saved JSON."""
 
 from __future__ import annotations
 
@@ -6,9 +6,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
+from dataclasses import dataclass, field
 
 from ganzoo.errors import GanzooError
+from ganzoo.storage.atomic import write_json
+
+
+@dataclass
+class Grid:
+    """A table to draw: ``columns`` titles, then ``rows`` of cells (the CLI draws it with rich)."""
+
+    title: str
+    caption: str
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
 
 # Throughputs that ``--compare`` checks (higher is better); the first one present is the table's headline.
 COMPARED = ("train_images_per_s", "engine_images_per_s", "critic_step", "critic_step_unconstrained", "generator_forward_images_per_s")
@@ -25,11 +36,8 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def write(path: Path, data: dict[str, Any]) -> None:
-    """Write the JSON through a temporary file and a rename, so an old file is never half-overwritten."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)
+    """Write the JSON atomically, so an old file is never half-overwritten."""
+    write_json(Path(path), data)
 
 
 def compare(results: list[dict[str, Any]], saved: dict[str, Any], fail_slower: float | None) -> dict[str, Any]:
@@ -107,7 +115,7 @@ def _caption(data: dict[str, Any]) -> str:
     return f"overrides: {base}; {mach['cpu']}, {mach['torch_threads']} threads{gpu}; torch {mach['torch']}{memory}"
 
 
-def table(data: dict[str, Any], comparison: dict[str, Any] | None = None) -> Table:
+def table(data: dict[str, Any], comparison: dict[str, Any] | None = None) -> Grid:
     """One column per configuration, one row per measurement; medians ± interquartile range."""
     versus = data["mode"] == "vs_reference"
     rounds, device = data["settings"]["rounds"], data["machine"]["device"]
@@ -115,16 +123,11 @@ def table(data: dict[str, Any], comparison: dict[str, Any] | None = None) -> Tab
         title = f"engine vs the seed notes' loop on {device}, {rounds} alternating rounds"
     else:
         title = f"ganzoo bench on {device}, {rounds} rounds, matmul peak {data['matmul_peak']['gflops']:.1f} GFLOP/s"
-    tab = Table(title=title, caption=_caption(data))
-    tab.add_column("")
     cells: list[dict[str, str]] = []
     for r in data["results"]:
-        tab.add_column(r["label"], overflow="fold")
-        row = {"status": "[yellow]refused[/] (below)"} if r["status"] != "ok" else {"status": "ok", **(_versus_rows(r) if versus else _bench_rows(r))}
+        row = {"status": "refused (below)"} if r["status"] != "ok" else {"status": "ok", **(_versus_rows(r) if versus else _bench_rows(r))}
         if comparison is not None and r["status"] == "ok":
             row["vs saved (headline, worst)"] = _vs(r["label"], comparison)
         cells.append(row)
     names = list(dict.fromkeys(k for row in cells for k in row))
-    for name in names:
-        tab.add_row(name, *(row.get(name, "") for row in cells))
-    return tab
+    return Grid(title, _caption(data), ["", *(r["label"] for r in data["results"])], [[name, *(row.get(name, "") for row in cells)] for name in names])

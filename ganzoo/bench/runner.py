@@ -5,21 +5,18 @@ from __future__ import annotations
 import itertools
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from rich.console import Console
-
-import ganzoo
-from ganzoo import compat
 from ganzoo.bench import report
 from ganzoo.bench.flops import matmul_peak
 from ganzoo.bench.measure import Settings, measure
 from ganzoo.bench.timing import machine
 from ganzoo.bench.versus import versus
-from ganzoo.config import parse_overrides, resolve
 from ganzoo.errors import ConfigError
-from ganzoo.plugins import PluginHost
-from ganzoo.train import pick_device
+from ganzoo.registry.config import check_combination, parse_overrides, resolve, split_values
+from ganzoo.registry.host import PluginHost
+from ganzoo.training.batches import pick_device
+from ganzoo.version import __version__
 
 REFERENCE_PRESET = "seed"
 
@@ -32,7 +29,7 @@ def expand(overrides: list[str], matrix: list[str]) -> list[tuple[str, list[str]
     axes: list[tuple[str, list[str]]] = []
     for item in matrix:
         key, sep, values = item.partition("=")
-        choices = [v.strip() for v in values.split(",") if v.strip()]
+        choices = split_values(values)
         if not sep or not key.strip() or not choices:
             raise ConfigError(f"Cannot read the matrix axis '{item}': axes have the form key=a,b,c, for example critic=layernorm_cond,dcgan or train.precision=fp32,bf16.")
         axes.append((key.strip(), choices))
@@ -48,10 +45,10 @@ def expand(overrides: list[str], matrix: list[str]) -> list[tuple[str, list[str]
 def bench(
     overrides: list[str], host: PluginHost, *, matrix: list[str] = (), settings: Settings = Settings(),
     vs_reference: bool = False, json_out: Path | None = None, compare_with: Path | None = None,
-    fail_slower: float | None = None, console: Console | None = None, peak_size: int = 1024,
-) -> tuple[dict[str, Any], list[str]]:
-    """Measure every combination. Returns the results and the regressions found against ``compare_with``."""
-    err = console or Console(stderr=True)
+    fail_slower: float | None = None, log: Callable[[str], None] = lambda line: None, peak_size: int = 1024,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Measure every combination; ``log`` gets a line as each starts. Returns the results (also
+    written to ``json_out``) and the comparison with ``compare_with`` (None without one)."""
     if settings.rounds < 1 or settings.warmup < 0:
         raise ConfigError(f"--rounds must be at least 1 and --warmup at least 0 (got {settings.rounds} and {settings.warmup}).")
     if fail_slower is not None and (compare_with is None or fail_slower < 0):
@@ -68,17 +65,17 @@ def bench(
             raise ConfigError(f"In the bench combination '{label}': {exc}") from None
     device = pick_device(combos[0][2].train.device)
     data: dict[str, Any] = {
-        "ganzoo": ganzoo.__version__, "mode": "vs_reference" if vs_reference else "bench", "machine": machine(device),
+        "ganzoo": __version__, "mode": "vs_reference" if vs_reference else "bench", "machine": machine(device),
         "settings": {"warmup": settings.warmup, "rounds": settings.rounds, "overrides": list(overrides), "matrix": list(matrix)}, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if not vs_reference:
         data["matmul_peak"] = matmul_peak(device, size=peak_size)
     results = []
     for i, (label, items, cfg) in enumerate(combos, 1):
-        err.print(f"[dim]bench {i}/{len(combos)}:[/] {label}")
+        log(f"bench {i}/{len(combos)}: {label}")
         row: dict[str, Any] = {"label": label, "overrides": items, "config": cfg.to_dict()}
         try:
-            compat.check(cfg, host)
+            check_combination(cfg, host)
             row.update(versus(cfg, host, settings) if vs_reference else measure(cfg, host, settings, data["matmul_peak"]["gflops"]))
             row["status"] = "ok"
         except ConfigError as exc:
@@ -91,11 +88,6 @@ def bench(
     if saved is not None:
         comparison = report.compare(results, saved, fail_slower)
         data["comparison"] = {**comparison, "file": str(compare_with)}
-    Console().print(report.table(data, comparison))
-    for r in results:
-        if r["status"] != "ok":
-            err.print(f"[yellow]refused[/] {r['label']}: {r['error']}", soft_wrap=True)
     if json_out is not None:
         report.write(json_out, data)
-        err.print(f"wrote {json_out}")
-    return data, comparison["regressions"] if comparison else []
+    return data, comparison

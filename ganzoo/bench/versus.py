@@ -13,8 +13,8 @@ from typing import Any
 from ganzoo.bench.measure import Settings, Setup
 from ganzoo.bench.reference import ReferenceLoop
 from ganzoo.bench.timing import alternate
-from ganzoo.config import RunConfig
-from ganzoo.plugins import PluginHost
+from ganzoo.registry.config import RunConfig
+from ganzoo.registry.host import PluginHost
 
 
 def versus(cfg: RunConfig, host: PluginHost, settings: Settings) -> dict[str, Any]:

@@ -11,27 +11,26 @@ import torch
 from pydantic import Field
 
 import ganzoo
-from ganzoo.penalties import Penalty, PenaltyConfig, batch_std, input_gradient_norms, shard_rand
 
 
 def perturb(real: torch.Tensor, noise: float) -> torch.Tensor:
     """Random points between each real image and a uniformly perturbed copy of it."""
     real = real.detach()
-    perturbed = real + noise * batch_std(real) * shard_rand(real.shape, real)  # (N, C, H, W)
-    alpha = shard_rand((real.shape[0],) + (1,) * (real.dim() - 1), real)
+    perturbed = real + noise * ganzoo.batch_std(real) * ganzoo.shard_rand(real.shape, real)  # (N, C, H, W)
+    alpha = ganzoo.shard_rand((real.shape[0],) + (1,) * (real.dim() - 1), real)
     return real + alpha * (perturbed - real)
 
 
-class Dragan(Penalty):
+class Dragan(ganzoo.Penalty):
     name = "dragan"
     description = "gradient penalty at random perturbations of the real images (DRAGAN)"
     reference = "Kodali et al. 2017, arXiv 1705.07215"
 
-    class Config(PenaltyConfig):
+    class Config(ganzoo.PenaltyConfig):
         noise: float = Field(0.5, gt=0, description="perturbation scale, in units of the real batch's standard deviation")
 
     def term(self, critic, real, fake, labels):
-        norms = input_gradient_norms(critic, perturb(real, self.cfg.noise), labels)  # (N,)
+        norms = ganzoo.input_gradient_norms(critic, perturb(real, self.cfg.noise), labels)  # (N,)
         return self.cfg.weight * ((norms - 1.0) ** 2).mean()
 
 

@@ -8,16 +8,15 @@ scored with y_i.
 """
 
 import ganzoo
-from ganzoo.penalties import Penalty, input_gradient_norms, interpolate
 
 
-class GradientPenalty(Penalty):
+class GradientPenalty(ganzoo.Penalty):
     name = "gp"
     description = "two-sided gradient penalty on real/fake interpolates (WGAN-GP)"
     reference = "Gulrajani et al. 2017, arXiv 1704.00028"
 
     def term(self, critic, real, fake, labels):
-        norms = input_gradient_norms(critic, interpolate(real, fake), labels)  # (N,)
+        norms = ganzoo.input_gradient_norms(critic, ganzoo.interpolate(real, fake), labels)  # (N,)
         return self.cfg.weight * ((norms - 1.0) ** 2).mean()
 
 

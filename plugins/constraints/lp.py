@@ -7,16 +7,15 @@ Only gradient norms above 1 are penalised, so the critic may be flatter than 1-L
 import torch
 
 import ganzoo
-from ganzoo.penalties import Penalty, input_gradient_norms, interpolate
 
 
-class LipschitzPenalty(Penalty):
+class LipschitzPenalty(ganzoo.Penalty):
     name = "lp"
     description = "one-sided gradient penalty: only norms above 1 at real/fake interpolates (WGAN-LP)"
     reference = "Petzka et al. 2018, arXiv 1709.08894"
 
     def term(self, critic, real, fake, labels):
-        norms = input_gradient_norms(critic, interpolate(real, fake), labels)  # (N,)
+        norms = ganzoo.input_gradient_norms(critic, ganzoo.interpolate(real, fake), labels)  # (N,)
         return self.cfg.weight * (torch.relu(norms - 1.0) ** 2).mean()
 
 

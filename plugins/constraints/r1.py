@@ -4,10 +4,9 @@
 from pydantic import Field
 
 import ganzoo
-from ganzoo.penalties import Penalty, input_gradients
 
 
-class R1(Penalty):
+class R1(ganzoo.Penalty):
     name = "r1"
     description = "gamma/2 * squared input-gradient norm of the critic on real images only"
     reference = "Mescheder et al. 2018, arXiv 1801.04406"
@@ -17,7 +16,7 @@ class R1(Penalty):
         interval: int = Field(1, ge=1, description="apply every k critic steps, scaled by k (lazy regularisation)")
 
     def term(self, critic, real, fake, labels):
-        sq_norms = input_gradients(critic, real, labels).flatten(1).pow(2).sum(1)  # (N,)
+        sq_norms = ganzoo.input_gradients(critic, real, labels).flatten(1).pow(2).sum(1)  # (N,)
         return 0.5 * self.cfg.gamma * sq_norms.mean()
 
 

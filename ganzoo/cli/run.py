@@ -1,0 +1,41 @@
+"""``ganzoo run``: train, resume, or print the resolved configuration (``--dry-run``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ganzoo.cli.console import RichReporter, out, say
+from ganzoo.registry.config import resolve
+from ganzoo.registry.host import default_host
+from ganzoo.runs.launch import dry_run, start
+from ganzoo.training import distributed
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="train a GAN (key=value overrides on top of a preset)",
+                         description="Train a GAN. Examples: ganzoo run train.steps=50; ganzoo run preset=seed data=synthetic; ganzoo run resume=RUN_DIR")
+    run.add_argument("overrides", nargs="*", metavar="key=value")
+    run.add_argument("--dry-run", action="store_true", help="print the resolved configuration and parameter counts, train nothing")
+    run.add_argument("--json", action="store_true", help="with --dry-run: print plain JSON")
+    run.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    host = default_host()
+    if args.dry_run:
+        result = dry_run(resolve(args.overrides, host), host)
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            out().print_json(data=result)
+        return 0
+    finished = False
+    try:
+        run_dir = start(args.overrides, host, RichReporter())
+        finished = True
+        if distributed.is_writer():
+            say(str(run_dir), "green", "done:")
+    finally:
+        distributed.close(finished)
+    return 0

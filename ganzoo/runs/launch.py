@@ -1,0 +1,163 @@
+"""``ganzoo run``: resolve the configuration, prepare the run folder and train; or resume a run.
+
+The trainer is built first (data loaded, models built and probed), so a configuration that cannot
+work fails before any file is written. Under torchrun every rank trains and only rank 0 touches
+the run folder: it prepares and locks it, and its :class:`~ganzoo.runs.recorder.RunRecorder` writes
+what each step leaves behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Iterator
+
+from ganzoo.errors import CheckpointError, ConfigError, did_you_mean
+from ganzoo.registry.build import build_models, count_params, load_data
+from ganzoo.registry.config import RunConfig, flatten, from_stored, parse_overrides, resolve
+from ganzoo.registry.host import PluginHost
+from ganzoo.runs.recorder import RunRecorder
+from ganzoo.storage import checkpoint, folder
+from ganzoo.training import distributed, state
+from ganzoo.training.loop import Trainer
+from ganzoo.training.progress import Reporter
+
+# Keys that may differ when a run is resumed: they change how long, how visibly or how fast it runs,
+# not its maths (the speed settings change float rounding at most, as a different device does).
+RESUME_MAY_CHANGE = {"train.steps", "train.max_minutes", "train.progress", "train.sample_every", "train.checkpoint_every", "train.device",
+                     "train.channels_last", "train.subpixel", "train.fused", "train.compile"}
+# ``resume.allow=train.lr_d,train.steps`` names further keys the user means to change on resume.
+ALLOW_KEY = "resume.allow"
+
+
+def dry_run(cfg: RunConfig, host: PluginHost) -> dict[str, Any]:
+    """What ``--dry-run`` prints: the resolved config, data sizes and parameter counts."""
+    spec = load_data(cfg, host).spec
+    models = build_models(cfg, spec, host)
+    return {
+        "config": cfg.to_dict(),
+        "data": {"channels": spec.channels, "size": spec.size, "num_classes": spec.num_classes},
+        "params": {"critic": count_params(models.critic), "generator": count_params(models.generator)},
+        "plugins": host.versions(),
+    }
+
+
+def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = None) -> Path:
+    """Train a new run, or continue one when ``resume=RUN_DIR`` is given. Returns the run folder."""
+    user = parse_overrides(overrides)
+    allow = user.pop(ALLOW_KEY, None)
+    if "resume" in user:
+        return resume(Path(str(user.pop("resume"))), user, host, reporter, allow=allow)
+    if allow is not None:
+        raise ConfigError(f"{ALLOW_KEY}= lists the keys a resumed run may change, so it only applies together with resume=RUN_DIR.")
+    cfg = resolve(user, host)
+    run_dir = Path(cfg.out) if cfg.out else Path("runs") / folder.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
+    cfg.out = str(run_dir)
+    trainer = Trainer(cfg, host, reporter)  # loads data and builds models: fails before any file is written
+    if distributed.is_writer():
+        folder.prepare(run_dir, fresh=True)
+    with _writing(run_dir):
+        _train(trainer, run_dir)
+    return run_dir
+
+
+def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, reporter: Reporter | None = None, allow: Any = None) -> Path:
+    """Continue ``run_dir`` from its newest valid checkpoint (from step 0 when it has none yet)."""
+    stored = flatten(folder.read_config(run_dir)["config"])
+    allowed = RESUME_MAY_CHANGE | parse_allow(allow, stored)
+    changes.pop("out", None)
+    cfg = resolve({**stored, **changes, "out": str(run_dir)}, host, use_preset=False)
+    # A key missing from the stored config is newer than the run: its default applies unless the user sets it.
+    refused = {k: v for k, v in _diff(stored, flatten(cfg.to_dict())).items() if k not in allowed and (k in stored or k in changes)}
+    if refused:
+        raise ConfigError(
+            f"Cannot resume {run_dir} with a different configuration: {_describe(refused)}. Without notice only "
+            f"{', '.join(sorted(RESUME_MAY_CHANGE))} may change. To change the others on purpose, add "
+            f"{ALLOW_KEY}={','.join(sorted(refused))}; or start a new run with out=NEW_DIR."
+        )
+    trainer = Trainer(cfg, host, reporter)
+    with _writing(run_dir):
+        ckpt_root = run_dir / "checkpoints"
+        if checkpoint.list_checkpoints(ckpt_root):
+            path, (tensors, values, header), skipped = checkpoint.latest(ckpt_root)
+            for note in skipped:
+                trainer.note(f"skipped a damaged checkpoint: {note}", "warning")
+            _load_into(trainer, run_dir, path, tensors, values, header, allowed)
+            trainer.note(f"resuming {run_dir} from {path.name} (step {trainer.step} of {cfg.train.steps})")
+        else:  # killed before its first checkpoint: the start is deterministic, so begin again
+            trainer.note(f"resuming {run_dir}: no checkpoint yet, starting again from step 0")
+        if distributed.is_writer():
+            folder.prepare(run_dir, fresh=False)
+        _train(trainer, run_dir)
+    return run_dir
+
+
+@contextlib.contextmanager
+def _writing(run_dir: Path) -> Iterator[None]:
+    """Rank 0 holds the run folder's lock while it trains; the other ranks write nothing."""
+    with folder.lock(run_dir) if distributed.is_writer() else contextlib.nullcontext():
+        yield
+
+
+def _train(trainer: Trainer, run_dir: Path) -> None:
+    """Record the run's configuration, then train with a recorder on rank 0."""
+    if not distributed.is_writer():
+        trainer.fit()
+        return
+    folder.write_config(run_dir, {**state.header(trainer), "params": trainer.params()})
+    recorder = RunRecorder(run_dir, trainer)
+    try:
+        trainer.fit(recorder)
+    finally:
+        recorder.close()
+
+
+def parse_allow(value: Any, stored: dict[str, Any]) -> set[str]:
+    """The keys named by ``resume.allow=a,b``, each checked against the run's configuration."""
+    if value is None:
+        return set()
+    keys = [str(k).strip() for k in (value if isinstance(value, list) else [value])]
+    valid = sorted(k for k in stored if k != "out")
+    for key in keys:
+        if key not in valid:
+            raise ConfigError(
+                f"{ALLOW_KEY} names '{key}', which is not a key of this run's configuration.{did_you_mean(key, valid)} "
+                f"Valid keys: {', '.join(valid)}."
+            )
+    return set(keys)
+
+
+def _load_into(trainer: Trainer, run_dir: Path, path: Path, tensors: dict, values: dict, header: dict, allowed: set[str]) -> None:
+    """Load a checkpoint into a trainer, or raise a CheckpointError that names the file."""
+    weights = path / checkpoint.WEIGHTS
+    written = flatten(header["config"])
+    foreign = {k: v for k, v in _diff(written, flatten(trainer.cfg.to_dict())).items() if k not in allowed and k in written}
+    if foreign:
+        raise CheckpointError(
+            f"Checkpoint {weights} was written by another configuration than {run_dir / 'config.json'}: "
+            f"{_describe(foreign)}. Move it out of the run directory, or add {ALLOW_KEY}={','.join(sorted(foreign))} "
+            "if the change is intended."
+        )
+    try:
+        state.restore(trainer, tensors, values)
+    except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
+        raise CheckpointError(f"Checkpoint {weights} does not fit this run ({type(exc).__name__}: {exc}).") from None
+    # The configuration wins over the hyperparameters stored with the optimiser state (resume.allow).
+    t = trainer.cfg.train
+    for update, lr in ((trainer.steps.critic_update, t.lr_d), (trainer.steps.generator_update, t.lr_g)):
+        for group in update.optimizer.param_groups:
+            group["lr"], group["betas"] = lr, tuple(t.betas)
+
+
+def _describe(diff: dict[str, tuple[Any, Any]]) -> str:
+    return "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(diff.items()))
+
+
+def _diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Keys whose values differ (the run directory itself, ``out``, is not compared)."""
+    keys = (set(a) | set(b)) - {"out"}
+    return {k: (a.get(k), b.get(k)) for k in keys if _norm(a.get(k)) != _norm(b.get(k))}
+
+
+def _norm(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v

@@ -1,0 +1,87 @@
+"""``ganzoo sweep``: every combination of the listed values, one after another, same budget and seed.
+
+``ganzoo sweep critic.norm=batch,layer constraint=gp,clip train.steps=200`` runs four runs under
+``sweeps/<time>/`` (or ``out=DIR``). A key with one value is shared by all runs. A list value that
+is itself a list (``train.betas``) is written in brackets: ``train.betas=[0,0.9],[0.5,0.99]``.
+Interrupting a sweep keeps finished runs; running the same command with ``out=DIR`` again resumes
+unfinished runs from their checkpoints and skips finished ones. A combination that ganzoo refuses
+(say a BatchNorm critic with a gradient penalty) is recorded with its reason and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.registry.config import split_values
+from ganzoo.storage import checkpoint
+
+
+def plan(items: list[str]) -> tuple[list[tuple[str, list[str]]], list[str], str | None]:
+    """(swept keys with their values, shared overrides, out dir)."""
+    swept, shared, out = [], [], None
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"Cannot read '{item}': sweep arguments have the form key=a,b,c or key=value.")
+        key = key.strip()
+        if key == "out":
+            out = value
+            continue
+        if key in ("resume",):
+            raise ConfigError("resume= is not a sweep key; rerun the sweep with the same out=DIR to resume it.")
+        values = split_values(value)
+        if len(values) > 1:
+            swept.append((key, values))
+        else:
+            shared.append(f"{key}={value}")
+    return swept, shared, out
+
+
+def run_name(combo: dict[str, str]) -> str:
+    name = "__".join(f"{k}={v}" for k, v in combo.items()) or "run"
+    return re.sub(r"[^A-Za-z0-9_.=,\-]+", "-", name)
+
+
+def sweep(items: list[str], host, *, train: Callable[[list[str]], Path], evaluate: Callable[[Path], Any] | None, log: Callable[[str], None]) -> tuple[Path, list[Path], dict[str, str]]:
+    """Run every combination; returns (sweep dir, finished run dirs, refused combination -> reason)."""
+    swept, shared, out = plan(items)
+    root = Path(out) if out else Path("sweeps") / time.strftime("%Y%m%d-%H%M%S")
+    combos = [dict(zip([k for k, _ in swept], values)) for values in itertools.product(*[v for _, v in swept])]
+    finished, refused = [], {}
+    for i, combo in enumerate(combos, 1):
+        run_dir = root / run_name(combo)
+        overrides = [*shared, *(f"{k}={v}" for k, v in combo.items())]
+        log(f"[{i}/{len(combos)}] {run_name(combo)}")
+        try:
+            if _finished(run_dir):
+                log("  already finished")
+            elif checkpoint.list_checkpoints(run_dir / "checkpoints"):
+                train([f"resume={run_dir}"])
+            else:
+                if (run_dir / "config.json").exists():  # interrupted before its first checkpoint
+                    import shutil
+
+                    shutil.rmtree(run_dir)
+                train([*overrides, f"out={run_dir}"])
+            if evaluate is not None and not (run_dir / "eval.json").exists():
+                evaluate(run_dir)
+            finished.append(run_dir)
+        except GanzooError as exc:
+            refused[run_name(combo)] = str(exc)
+            log(f"  refused: {exc}")
+    return root, finished, refused
+
+
+def _finished(run_dir: Path) -> bool:
+    if not (run_dir / "config.json").exists():
+        return False
+    import json
+
+    steps = json.loads((run_dir / "config.json").read_text())["config"]["train"]["steps"]
+    ckpts = checkpoint.list_checkpoints(run_dir / "checkpoints")
+    return bool(ckpts) and int(ckpts[-1].name.split("-")[1]) >= steps

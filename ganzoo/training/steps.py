@@ -1,0 +1,123 @@
+"""One generator step of training, phase by phase, in the order stylegan2-ada's ``loss.py`` reads:
+
+- critic phase, ``n_critic`` times: scores -> loss -> penalty -> update -> after-step (the constraint's);
+- generator phase, once: scores -> loss -> update -> after-step (the EMA).
+
+The loss and the constraint are objects that know their phase (:class:`ganzoo.Loss`,
+:class:`ganzoo.Constraint`). What else a step needs is a part it calls, not lines woven into it:
+the fused critic pass (:mod:`~ganzoo.training.speed`), autocast (:mod:`~ganzoo.training.precision`),
+the NaN/Inf guard (:mod:`~ganzoo.training.guard`: ``screen`` and ``end_update``) and, inside
+:meth:`Steps.update`, gradient averaging over ranks (:mod:`~ganzoo.training.distributed`).
+The labels of the last critic batch pass to the generator phase as an argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ganzoo.components import Constraint, Critic, Generator, Loss
+from ganzoo.training import distributed, speed
+from ganzoo.training.batches import Batches
+from ganzoo.training.ema import EMA
+from ganzoo.training.guard import NonFiniteGuard
+from ganzoo.training.precision import Precision
+
+
+@dataclass
+class Update:
+    """A network and its optimiser: what :meth:`Steps.update` steps."""
+
+    name: str  # "critic" or "generator": the guard's and the precision's name for it
+    module: nn.Module
+    optimizer: torch.optim.Optimizer
+    params: list[nn.Parameter] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.params = list(self.module.parameters())
+
+
+@dataclass
+class Steps:
+    critic: Critic
+    generator: Generator
+    loss: Loss
+    constraint: Constraint
+    critic_update: Update
+    generator_update: Update
+    batches: Batches
+    precision: Precision
+    guard: NonFiniteGuard
+    n_critic: int
+    fused: bool  # train.fused, where the critic allows it (speed.can_fuse)
+    ema: EMA | None = None
+    critic_steps: int = 0  # critic updates so far (the penalty's interval counts these)
+
+    def noise(self, n: int) -> torch.Tensor:
+        """(n, z_dim) noise for this rank's shard, drawn for the global batch (the same on every rank)."""
+        device = self.batches.images.device
+        return distributed.shard_draw(torch.randn, (n, self.generator.z_dim), device=device)  # (n, z)
+
+    def fake_batch(self, labels: torch.Tensor) -> torch.Tensor:
+        """Generated images for ``labels``, without a graph: the critic phase does not train the generator."""
+        z = self.noise(labels.shape[0])
+        with torch.no_grad(), self.precision.autocast():
+            return self.generator(z, labels).float().contiguous()  # (B, C, H, W), the critic's memory format
+
+    def update(self, net: Update, loss: torch.Tensor, n: int) -> None:
+        """One optimiser update of ``net`` on ``loss``: gradients for its own parameters only, averaged
+        over ranks, screened for NaN/Inf (``n`` numbers the update for the guard), then the optimiser
+        step (which fp16's scaler skips on overflow)."""
+        net.optimizer.zero_grad(set_to_none=True)
+        self.precision.backward_step(
+            net.name, loss, net.optimizer, net.params,
+            before_step=lambda: distributed.average_gradients(net.module),
+            check_grads=lambda: self.guard.screen_grads(f"{net.name}_grad", n, net.params),
+        )
+
+    # -- the critic phase ------------------------------------------------------------------------
+    def critic_phase(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """``n_critic`` critic updates; their mean statistics, and the labels of the last batch."""
+        sums = {k: torch.zeros((), device=self.batches.images.device) for k in ("loss_d", "wasserstein", "penalty")}
+        for _ in range(self.n_critic):
+            real, labels = self.batches.next()
+            for k, v in self.critic_step(real, self.fake_batch(labels), labels).items():
+                sums[k] += v
+        return {k: v / self.n_critic for k, v in sums.items()}, labels
+
+    def critic_step(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, constrain: bool = True) -> dict[str, torch.Tensor]:
+        """One critic update. ``constrain=False`` skips the Lipschitz constraint (``ganzoo bench`` prices it so)."""
+        n = self.critic_steps + 1
+        with self.precision.autocast():
+            real_s, fake_s = speed.critic_scores(self.critic, real, fake, labels, self.fused)  # scores: (B,), (B,)
+            loss = self.guard.screen("loss_d", n, self.loss.critic_loss(real_s.float(), fake_s.float()))  # loss
+            penalty = None
+            if constrain:  # penalty
+                with self.precision.penalty_scale("critic"):
+                    penalty = self.constraint.penalty(self.critic, real, fake, labels, self.critic_steps)
+                penalty = None if penalty is None else self.guard.screen("penalty", n, penalty)
+            total = loss if penalty is None else loss + penalty
+        self.update(self.critic_update, total, n)  # update
+        if constrain:
+            self.constraint.after_critic_step(self.critic)  # after-step (weight clipping)
+        self.critic_steps = n
+        self.guard.end_update("critic_step", n)
+        wasserstein = real_s.float().mean() - fake_s.float().mean()
+        return {"loss_d": total.detach(), "wasserstein": wasserstein.detach(),
+                "penalty": torch.zeros_like(total).detach() if penalty is None else penalty.detach()}
+
+    # -- the generator phase ---------------------------------------------------------------------
+    def generator_phase(self, labels: torch.Tensor, step: int) -> torch.Tensor:
+        """One generator update for ``labels`` (the critic phase's last batch); ``step`` generator
+        steps are done before it. Returns the generator loss."""
+        z = self.noise(labels.shape[0])
+        with self.precision.autocast():
+            scores = self.critic(self.generator(z, labels), labels).float()  # (B,): the critic gets no update
+            loss = self.guard.screen("loss_g", step + 1, self.loss.generator_loss(scores))
+        self.update(self.generator_update, loss, step + 1)
+        if self.ema is not None:
+            self.ema.update(self.generator, step)  # after-step
+        self.guard.end_update("generator_step", step + 1)
+        return loss.detach()
