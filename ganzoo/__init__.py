@@ -28,18 +28,13 @@ from ganzoo.components import (
     Encoder,
     Generator,
     ImageData,
-    LabelledSequential,
     Loss,
     Normaliser,
     Parts,
-    assert_shape,
-    call_with_labels,
-    has_reparametrised_weights,
-    is_batch_coupled,
 )
 from ganzoo.errors import ConfigError, DataError, GanzooError
 from ganzoo.hookspecs import hookimpl
-from ganzoo.layers import UpsampleConv
+from ganzoo.layers import LabelledSequential, UpsampleConv, assert_shape, call_with_labels, has_reparametrised_weights, is_batch_coupled
 from ganzoo.penalties import (
     Penalty,
     PenaltyConfig,

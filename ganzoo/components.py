@@ -15,6 +15,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+# Network helpers that used to live here; ganzoo.X is their public name.
+from ganzoo.layers import LabelledSequential, assert_shape, call_with_labels, has_reparametrised_weights, is_batch_coupled  # noqa: F401
+
 KINDS = ("critic", "generator", "normaliser", "encoder", "constraint", "loss", "dataset")
 
 
@@ -269,41 +272,3 @@ BASES: dict[str, type[Component]] = {
     "loss": Loss,
     "dataset": Dataset,
 }
-
-
-def is_batch_coupled(module: nn.Module) -> bool:
-    """True when any layer mixes the samples of a batch (BatchNorm, or a layer flagged ``batch_coupled``)."""
-    return any(
-        isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "batch_coupled", False)
-        for m in module.modules()
-    )
-
-
-def has_reparametrised_weights(module: nn.Module) -> bool:
-    """True when any layer's weight is computed by a parametrisation (spectral normalisation)."""
-    from torch.nn.utils import parametrize
-
-    return any(parametrize.is_parametrized(m) for m in module.modules())
-
-
-def call_with_labels(layer: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """``layer(x, labels)`` for layers that take labels (``takes_labels = True``), else ``layer(x)``."""
-    return layer(x, labels) if getattr(layer, "takes_labels", False) else layer(x)
-
-
-class LabelledSequential(nn.Sequential):
-    """An ``nn.Sequential`` whose ``forward(x, labels)`` hands the labels to every child that takes them."""
-
-    takes_labels = True
-
-    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        for layer in self:
-            x = call_with_labels(layer, x, labels)
-        return x
-
-
-def assert_shape(t: torch.Tensor, shape: tuple[int | None, ...], what: str) -> None:
-    """Check a tensor's shape at a component boundary (``None`` matches any size)."""
-    ok = t.dim() == len(shape) and all(s is None or s == d for s, d in zip(shape, t.shape))
-    if not ok:
-        raise ValueError(f"{what}: expected shape {shape}, got {tuple(t.shape)}")

@@ -1,4 +1,10 @@
-"""Building blocks that the engine can run faster without changing what they compute.
+"""Building blocks and checks for networks, for plugins and the engine alike.
+
+- :func:`call_with_labels` and :class:`LabelledSequential`: norm layers that may take labels
+  (conditional norms, ``encoder=cbn``);
+- :func:`is_batch_coupled` and :func:`has_reparametrised_weights`: what the compatibility rules ask
+  of a built network; :func:`assert_shape` for component boundaries;
+- :class:`UpsampleConv`: a block that the engine can run faster without changing what it computes.
 
 :class:`UpsampleConv` is nearest x2 upsampling followed by one or more 3x3 convolutions (stride 1,
 padding 1) that read the same upsampled map, the usual generator block. It owns no weights: it
@@ -26,6 +32,44 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+def is_batch_coupled(module: nn.Module) -> bool:
+    """True when any layer mixes the samples of a batch (BatchNorm, or a layer flagged ``batch_coupled``)."""
+    return any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "batch_coupled", False)
+        for m in module.modules()
+    )
+
+
+def has_reparametrised_weights(module: nn.Module) -> bool:
+    """True when any layer's weight is computed by a parametrisation (spectral normalisation)."""
+    from torch.nn.utils import parametrize
+
+    return any(parametrize.is_parametrized(m) for m in module.modules())
+
+
+def call_with_labels(layer: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``layer(x, labels)`` for layers that take labels (``takes_labels = True``), else ``layer(x)``."""
+    return layer(x, labels) if getattr(layer, "takes_labels", False) else layer(x)
+
+
+class LabelledSequential(nn.Sequential):
+    """An ``nn.Sequential`` whose ``forward(x, labels)`` hands the labels to every child that takes them."""
+
+    takes_labels = True
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        for layer in self:
+            x = call_with_labels(layer, x, labels)
+        return x
+
+
+def assert_shape(t: torch.Tensor, shape: tuple[int | None, ...], what: str) -> None:
+    """Check a tensor's shape at a component boundary (``None`` matches any size)."""
+    ok = t.dim() == len(shape) and all(s is None or s == d for s, d in zip(shape, t.shape))
+    if not ok:
+        raise ValueError(f"{what}: expected shape {shape}, got {tuple(t.shape)}")
 
 
 # Below this many multiply-adds per image (of the plain path, all convs together) the four small

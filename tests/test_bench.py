@@ -13,16 +13,9 @@ from ganzoo.bench.timing import Stats, alternate
 from ganzoo.cli import main
 from ganzoo.errors import ConfigError
 
-TINY = ["preset=wgan-gp-paper", "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3", "critic.width=2", "generator.base=32",
-        "generator.z_dim=8", "train.batch_size=8", "train.n_critic=2"]
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Toy models gain nothing from a second thread, and on a shared 2-core machine OpenMP barriers
-    waiting for a busy core make each op take milliseconds instead of microseconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from conftest import TINY
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one intra-op thread for this module
 
 
 FAST = ["--rounds", "2", "--warmup", "0", "--peak-size", "64"]
@@ -130,6 +123,17 @@ def test_vs_reference_reports_the_ratio(tmp_path, capsys):
 def test_vs_reference_refuses_another_constraint(capsys):
     assert main(["bench", *TINY, "constraint=clip", "--vs-reference", *FAST]) == 2
     assert "constraint=gp" in capsys.readouterr().err
+
+
+def test_a_matrix_axis_keeps_commas_inside_brackets():
+    """``train.betas=[0,0.9],[0.5,0.99]`` is two values, read by the same parser as sweep's."""
+    combos = expand([], ["train.betas=[0,0.9],[0.5,0.99]"])
+    assert [items for _, items in combos] == [["train.betas=[0,0.9]"], ["train.betas=[0.5,0.99]"]]
+    from ganzoo.registry.config import resolve
+    from ganzoo.registry.host import PluginHost
+
+    host = PluginHost(entry_points=[])
+    assert [resolve([*TINY, *items], host).train.betas for _, items in combos] == [(0.0, 0.9), (0.5, 0.99)]
 
 
 def test_expand_is_the_cartesian_product():

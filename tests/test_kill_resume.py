@@ -26,19 +26,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import TINY
 from ganzoo.storage import checkpoint
 from ganzoo.registry.host import PluginHost
 from ganzoo.runs.launch import start
 
 STEPS = 8
 # n_critic=3 and a checkpoint after every generator step: generator step s runs critic steps 3s-2..3s.
-BASE = [
-    "preset=wgan-gp-paper",
-    "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3",
-    "critic.width=2", "generator.base=32", "generator.z_dim=8",
-    "train.batch_size=8", "train.n_critic=3", f"train.steps={STEPS}",
-    "train.checkpoint_every=1", "train.sample_every=0", "train.progress=false",
-]
+BASE = [*TINY, "train.n_critic=3", f"train.steps={STEPS}", "train.checkpoint_every=1", "train.sample_every=0"]
 # Extra settings each scenario runs under. The comparison covers every tensor in the checkpoint,
 # the EMA generator's weights included.
 VARIANTS = {"plain": [], "ema": ["train.ema=0.9"]}
@@ -65,14 +60,6 @@ FULL = os.environ.get("GANZOO_SLOW") == "full"
 SCENARIOS = {k: v for k, v in ALL_SCENARIOS.items() if FULL or k not in REDUCED}
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _env(fault: str | None) -> dict[str, str]:
@@ -137,14 +124,10 @@ def killed(variant, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def reference(variant, tmp_path_factory):
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        out = tmp_path_factory.mktemp(f"unbroken-{variant}") / "run"
-        return start([*BASE, *VARIANTS[variant], f"out={out}"], PluginHost(entry_points=[]))
-    finally:
-        torch.set_num_threads(before)
+def reference(variant, tmp_path_factory, one_thread):
+    """The unbroken run, at one thread like the killed processes (OMP_NUM_THREADS=1), so floats match bit for bit."""
+    out = tmp_path_factory.mktemp(f"unbroken-{variant}") / "run"
+    return start([*BASE, *VARIANTS[variant], f"out={out}"], PluginHost(entry_points=[]))
 
 
 def _final(run_dir: Path):

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import ganzoo
+from conftest import TINY
 from ganzoo.storage import checkpoint
 from ganzoo.cli import main
 from ganzoo.registry.config import resolve
@@ -23,13 +24,7 @@ from ganzoo.runs.launch import start
 from ganzoo.runs.recorder import RunRecorder
 from ganzoo.training.loop import Trainer
 
-TINY_RUN = [
-    "preset=wgan-gp-paper",
-    "data=synthetic", "data.n=32", "data.size=8", "data.num_classes=2",
-    "critic.width=2", "generator.base=32", "generator.z_dim=4",
-    "train.batch_size=8", "train.n_critic=2", "train.progress=false",
-    "train.sample_every=0", "train.checkpoint_every=1",
-]
+TINY_RUN = [*TINY, "data.n=32", "data.num_classes=2", "generator.z_dim=4", "train.sample_every=0", "train.checkpoint_every=1"]
 NAMES = {
     "loss_d": "the critic loss (loss_d)",
     "penalty": "the critic penalty",

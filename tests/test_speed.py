@@ -12,22 +12,15 @@ from ganzoo.bench.reference import ReferenceLoop
 from ganzoo.registry.config import resolve
 from ganzoo.errors import ConfigError
 from ganzoo.penalties import input_gradients, scaled_input_gradients
+from conftest import TINY
 from ganzoo.training.precision import Precision
 from ganzoo.training.loop import Trainer
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Toy models gain nothing from a second thread, and on a shared 2-core machine OpenMP barriers
-    waiting for a busy core make each op take milliseconds instead of microseconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one intra-op thread for this module
 
 
 # The seed preset at toy sizes: BatchNorm and dropout in the generator, LayerNorm critic, gp.
-SEED_TINY = ["preset=seed", "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3", "critic.width=2",
-             "generator.base=32", "generator.z_dim=8", "train.batch_size=8", "train.n_critic=2", "train.progress=false"]
+SEED_TINY = [*TINY, "preset=seed"]  # a later key wins: the seed preset at conftest's tiny sizes
 
 
 def _steps(step, n, seed=7):

@@ -13,7 +13,8 @@ from ganzoo.bench.measure import Settings, measure
 from ganzoo.bench.timing import machine
 from ganzoo.bench.versus import versus
 from ganzoo.errors import ConfigError
-from ganzoo.registry.config import check_combination, parse_overrides, resolve, split_values
+from ganzoo.registry.config import check_combination, resolve
+from ganzoo.registry.overrides import parse_overrides, split_values
 from ganzoo.registry.host import PluginHost
 from ganzoo.training.batches import pick_device
 from ganzoo.version import __version__

@@ -9,10 +9,8 @@ Keys:
 - ``seed=``, ``out=`` (the run directory), ``preset=`` (from ``registry.toml``), ``resume=RUN_DIR``;
 - ``resume.allow=a,b`` names the keys a resumed run may change (checked in :mod:`ganzoo.runs.launch`).
 
-A value with commas is a list: ``train.betas=0.5,0.999``. Commas inside brackets stay inside one
-value, so ``train.betas=[0,0.9],[0.5,0.99]`` is a list of two lists; :func:`split_values` is the
-one parser of such lists (``ganzoo sweep`` and ``ganzoo bench --matrix`` read their alternatives
-with it too).
+The text of ``key=value`` and of lists (``train.betas=0.5,0.999``) is read by
+:mod:`ganzoo.registry.overrides`; this module validates the values.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from ganzoo.errors import ConfigError, did_you_mean, unknown
 from ganzoo.registry import compat
 from ganzoo.registry.catalogue import preset_values
 from ganzoo.registry.host import PluginHost
+from ganzoo.registry.overrides import parse_overrides, parse_value, split_values  # noqa: F401 (the override syntax)
 
 # The config key for each component kind a run picks.
 SLOTS = {"critic": "critic", "generator": "generator", "constraint": "constraint", "loss": "loss", "data": "dataset"}
@@ -95,48 +94,6 @@ class RunConfig:
         out["train"] = self.train.model_dump(mode="json")
         out.update(seed=self.seed, out=self.out, preset=self.preset)
         return out
-
-
-def split_values(raw: str) -> list[str]:
-    """Split at the commas outside brackets: ``a,b`` -> [a, b]; ``[0,0.9],[0.5,0.99]`` -> two values.
-    Empty parts are dropped."""
-    parts, depth, current = [], 0, ""
-    for ch in raw:
-        depth += (ch == "[") - (ch == "]")
-        if ch == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    parts.append(current)
-    return [p.strip() for p in parts if p.strip()]
-
-
-def parse_value(raw: str) -> Any:
-    """CLI values stay strings for pydantic to coerce; ``a,b`` and ``[a, b]`` become lists
-    (``[[0,0.9],[0.5,0.99]]`` and ``[0,0.9],[0.5,0.99]`` lists of lists)."""
-    text = raw.strip()
-    if text.startswith("[") and text.endswith("]") and len(split_values(text)) == 1:
-        inner = text[1:-1].strip()
-        return [parse_value(p) for p in split_values(inner)] if inner else []
-    if len(split_values(text)) > 1:
-        return [parse_value(p) for p in split_values(text)]
-    return text
-
-
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["a=1", "b.c=x"]`` -> ``{"a": "1", "b.c": "x"}``; a later key wins over an earlier one."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(
-                f"Cannot read the override '{item}': overrides have the form key=value, for example "
-                "critic=layernorm_cond, critic.norm=layer or train.steps=100."
-            )
-        out[key] = parse_value(value)
-    return out
 
 
 def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset: bool = True, check_compat: bool = True) -> RunConfig:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.registry.config import split_values
+from ganzoo.registry.overrides import split_values
 from ganzoo.storage import checkpoint
 
 

@@ -7,7 +7,8 @@ import copy
 import torch
 from torch import nn
 
-from ganzoo.components import Normaliser, call_with_labels, has_reparametrised_weights
+from ganzoo.components import Normaliser
+from ganzoo.layers import call_with_labels, has_reparametrised_weights
 from ganzoo.registry.host import PluginHost
 
 

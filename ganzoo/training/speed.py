@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from ganzoo.components import Critic, is_batch_coupled
+from ganzoo.components import Critic
+from ganzoo.layers import is_batch_coupled
 from ganzoo.errors import ConfigError
 from ganzoo.layers import set_fast
 from ganzoo.registry.build import Models

@@ -1,0 +1,137 @@
+"""The package layout keeps its promises: no import cycles, rich only in the CLI, built-ins and
+examples use only the public API, modules stay small, and old import paths still work."""
+
+import ast
+import importlib
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "ganzoo"
+MAX_LINES = 300
+# What plugins (built-in or third-party) may import besides `ganzoo` itself.
+ALLOWED_THIRD_PARTY = {"torch", "torchvision", "pydantic", "numpy", "PIL", "mlxtend", "safetensors"}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for f in PACKAGE.rglob("*.py"):
+        parts = f.relative_to(ROOT).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
+    return out
+
+
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) of every absolute import in a file, at any depth (imports inside functions count)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            found.extend((a.name, []) for a in node.names)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the ganzoo modules it imports (a package's own __init__ importing its submodules excluded)."""
+    mods = _modules()
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for m, f in mods.items():
+        for module, names in _imports(f):
+            for target in [module, *(f"{module}.{n}" for n in names)]:
+                if target in mods and target != m and not (f.name == "__init__.py" and target.startswith(m + ".")):
+                    graph[m].add(target)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_there_are_no_import_cycles_inside_ganzoo():
+    graph = import_graph()
+    assert len(graph) > 30  # the walk saw the package
+    assert cycles(graph) == []
+
+
+def test_rich_is_imported_only_by_the_cli():
+    users = sorted(m for m, f in _modules().items() if any(module.split(".")[0] == "rich" for module, _ in _imports(f)))
+    assert users and all(m == "ganzoo.cli" or m.startswith("ganzoo.cli.") for m in users), users
+
+
+@pytest.mark.parametrize("tree", ["plugins", "examples"])
+def test_plugins_and_examples_import_only_the_public_api(tree):
+    """Built-ins use nothing a third-party plugin could not: ``ganzoo`` itself (its ``__all__``),
+    the plugin author's ``ganzoo.testing`` kit in tests, their own package, and common libraries."""
+    files = [f for f in (ROOT / tree).rglob("*.py")]
+    assert files
+    own = {"ganzoo_plugins", "ganzoo_example_plugin", "conftest"}
+    problems = []
+    for f in files:
+        for module, names in _imports(f):
+            top = module.split(".")[0]
+            if module == "ganzoo":
+                problems += [f"{f.relative_to(ROOT)}: ganzoo.{n} is not public" for n in names if n not in __import__("ganzoo").__all__]
+            elif top == "ganzoo" and not (module.startswith("ganzoo.testing") and "tests" in f.parts):
+                problems.append(f"{f.relative_to(ROOT)} imports {module}")
+            elif top not in own | ALLOWED_THIRD_PARTY | {"ganzoo"} | set(sys.stdlib_module_names) | {"pytest"}:
+                problems.append(f"{f.relative_to(ROOT)} imports {module}")
+    assert not problems, problems
+
+
+def test_no_module_is_long_without_saying_why():
+    long = {}
+    for m, f in _modules().items():
+        lines = f.read_text().splitlines()
+        if len(lines) > MAX_LINES and "longer than 300 lines" not in "\n".join(lines[:20]).lower():
+            long[m] = len(lines)
+    assert not long, long
+
+
+@pytest.mark.parametrize("old,new", [("ganzoo.plugins", "ganzoo.registry.host"), ("ganzoo.train", "ganzoo.training.loop"), ("ganzoo.checkpoint", "ganzoo.storage.checkpoint")])
+def test_an_old_import_path_still_works_and_says_where_it_went(old, new):
+    sys.modules.pop(old, None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        module = importlib.import_module(old)
+    assert module is importlib.import_module(new)
+    assert any(issubclass(w.category, DeprecationWarning) and new in str(w.message) for w in caught)
