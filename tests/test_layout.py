@@ -127,6 +127,13 @@ def test_no_module_is_long_without_saying_why():
     assert not long, long
 
 
+def test_the_readme_map_names_every_module():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Where things live"):]
+    missing = sorted(str(f.relative_to(ROOT)) for f in PACKAGE.rglob("*.py") if f.name != "__init__.py" and f.name not in section)
+    assert not missing, missing
+
+
 @pytest.mark.parametrize("old,new", [("ganzoo.plugins", "ganzoo.registry.host"), ("ganzoo.train", "ganzoo.training.loop"), ("ganzoo.checkpoint", "ganzoo.storage.checkpoint")])
 def test_an_old_import_path_still_works_and_says_where_it_went(old, new):
     sys.modules.pop(old, None)
