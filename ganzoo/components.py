@@ -59,11 +59,16 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class ImageData:
-    """A whole dataset held as tensors: ``images`` (N, C, H, W) float in [-1, 1], ``labels`` (N,) int64."""
+    """A whole dataset held as tensors: ``images`` (N, C, H, W) float in [-1, 1], ``labels`` (N,) int64.
+
+    ``notes`` are lines for the user about how the data was read (images per class, files skipped
+    and why); the engine shows them when a run starts.
+    """
 
     images: torch.Tensor
     labels: torch.Tensor
     classes: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def spec(self) -> DataSpec:

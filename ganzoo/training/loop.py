@@ -47,6 +47,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.data = load_data(cfg, host)
         self.spec = self.data.spec
+        for line in self.data.notes:
+            self.note(f"data={cfg.name('data')}: {line}")
         self.models: Models = build_models(cfg, self.spec, host)
         t = cfg.train
         precision = Precision(t.precision, self.device)
