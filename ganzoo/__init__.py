@@ -15,69 +15,39 @@ The engine around it, in the order a newcomer reads it:
 - ``testing/``: the contract kit for plugin authors; ``bench/``: throughput; ``cli/``: the command line.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ganzoo import _moved
 from ganzoo.version import __version__
-from ganzoo import _moved  # old import paths (ganzoo.plugins, ganzoo.train, ...) keep working
 
-from ganzoo.components import (
-    ComponentRef,
-    Config,
-    Constraint,
-    Critic,
-    DataSpec,
-    Dataset,
-    Encoder,
-    Generator,
-    ImageData,
-    Loss,
-    Normaliser,
-    Parts,
-)
-from ganzoo.errors import ConfigError, DataError, GanzooError
-from ganzoo.hookspecs import hookimpl
-from ganzoo.layers import LabelledSequential, UpsampleConv, assert_shape, call_with_labels, has_reparametrised_weights, is_batch_coupled
-from ganzoo.penalties import (
-    Penalty,
-    PenaltyConfig,
-    batch_std,
-    input_gradient_norms,
-    input_gradients,
-    interpolate,
-    lazy_scale,
-    shard_rand,
-)
+_moved.install()  # old import paths (ganzoo.plugins, ganzoo.train, ...) keep working
 
-_moved.install()
+# The public API, loaded on first use: `import ganzoo` stays cheap (no torch), so the command line
+# starts, and answers Ctrl-C, before anything heavy is imported. `ganzoo.Critic` and
+# `from ganzoo import Critic` work as usual.
+_EXPORTS = {
+    "ganzoo.components": ("ComponentRef", "Config", "Constraint", "Critic", "DataSpec", "Dataset", "Encoder", "Generator", "ImageData", "Loss", "Normaliser", "Parts"),
+    "ganzoo.errors": ("ConfigError", "DataError", "GanzooError"),
+    "ganzoo.hookspecs": ("hookimpl",),
+    "ganzoo.layers": ("LabelledSequential", "UpsampleConv", "assert_shape", "call_with_labels", "has_reparametrised_weights", "is_batch_coupled"),
+    "ganzoo.penalties": ("Penalty", "PenaltyConfig", "batch_std", "input_gradient_norms", "input_gradients", "interpolate", "lazy_scale", "shard_rand"),
+}
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = [
-    "ComponentRef",
-    "Config",
-    "ConfigError",
-    "Constraint",
-    "Critic",
-    "DataError",
-    "DataSpec",
-    "Dataset",
-    "Encoder",
-    "GanzooError",
-    "Generator",
-    "ImageData",
-    "LabelledSequential",
-    "Loss",
-    "Normaliser",
-    "Parts",
-    "Penalty",
-    "PenaltyConfig",
-    "UpsampleConv",
-    "__version__",
-    "assert_shape",
-    "batch_std",
-    "call_with_labels",
-    "has_reparametrised_weights",
-    "hookimpl",
-    "input_gradient_norms",
-    "input_gradients",
-    "interpolate",
-    "is_batch_coupled",
-    "lazy_scale",
-    "shard_rand",
-]
+__all__ = sorted([*_HOME, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -22,9 +22,10 @@ KINDS = ("critic", "generator", "normaliser", "encoder", "constraint", "loss", "
 
 
 class Config(BaseModel):
-    """Base for component options: unknown keys are an error, every field has a description."""
+    """Base for component options: unknown keys are an error, every field has a description, and a
+    float option refuses NaN and infinity."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def ComponentRef(kind: str, default: str, description: str) -> Any:

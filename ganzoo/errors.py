@@ -28,6 +28,35 @@ class CheckpointError(GanzooError):
     """A checkpoint that is missing, damaged or does not match the configuration."""
 
 
+class StorageError(GanzooError):
+    """The file system refused a write (disk full, read-only, no permission); what was on disk before is intact."""
+
+    exit_code = 4
+
+
+class Interrupted(GanzooError):
+    """Training was asked to stop (Ctrl-C or SIGTERM) and stopped at a step boundary."""
+
+    exit_code = 130
+
+
+def os_reason(exc: BaseException) -> str:
+    """A short reason for an OSError (or an error that wraps one): 'no space left on device'..."""
+    import errno
+
+    code = getattr(exc, "errno", None)
+    reasons = {errno.ENOSPC: "no space left on device", errno.EROFS: "the file system is read-only",
+               errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+               errno.ENOTDIR: "a part of the path is a file, not a folder", errno.EISDIR: "it is a folder",
+               errno.EDQUOT: "the disk quota is exceeded"}
+    if code in reasons:
+        return reasons[code]
+    text = str(exc)
+    if "No space left" in text:
+        return "no space left on device"
+    return getattr(exc, "strerror", None) or text or type(exc).__name__
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``" Did you mean 'x'?"`` for the closest choice, or ``""`` when nothing is close."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)

@@ -16,7 +16,7 @@ from ganzoo.cli import main
         (["run", "--dry-run", "train.n_critic=0"], "train.n_critic"),
         (["run", "nonsense"], "key=value"),
         (["list", "critc", "x*"], "Unknown component kind"),
-        (["sample", "/nonexistent/run", "--out", "x.npz"], "not a ganzoo run directory"),
+        (["sample", "/nonexistent/run", "--out", "x.npz"], "not a ganzoo run folder"),
     ],
 )
 def test_bad_input_exits_2_with_one_paragraph(argv, fragment, capsys):

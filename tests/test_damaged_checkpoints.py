@@ -96,6 +96,8 @@ def test_damaged_file_is_named_and_resume_skips_it(run, how, capsys):
     assert "skipped a damaged checkpoint" in out and name in out and "from step-00000002" in out
     assert [p.name for p in checkpoint.list_checkpoints(run / "checkpoints")] == ["step-00000003", "step-00000004"]
     checkpoint.load(_ckpt(run, 3))  # the damaged step 3 was replaced by a good one
+    aside = run / "checkpoints" / "damaged-step-00000003"  # and kept aside, not deleted: ganzoo cannot prove it wrote it
+    assert aside.is_dir() and "moved" in out and "damaged-step-00000003" in out
 
 
 @pytest.mark.parametrize(
@@ -145,23 +147,35 @@ def test_checkpoint_whose_tensors_do_not_fit_is_named(run, tmp_path, capsys):
     assert "does not fit this run" in err and "step-00000003/weights.safetensors" in err and "size mismatch" in err
 
 
-def test_leftovers_of_interrupted_writes_are_ignored_then_removed(run):
+def test_leftovers_of_interrupted_writes_are_removed_and_nothing_else(run):
+    """Only what ganzoo can prove it wrote is deleted: its temporaries (their exact names, files a run
+    writes, of a process that is gone). A folder made by hand and look-alike files of the user stay."""
+    from ganzoo.storage.atomic import temporary
+
     root = run / "checkpoints"
-    for name in (".tmp-step-00000004-99999999", ".old-step-00000003-99999999"):
+    dead = 99999999  # no such process
+    for name in (f".tmp-step-00000004-{dead}", f".old-step-00000003-{dead}"):
         (root / name).mkdir()
         (root / name / checkpoint.WEIGHTS).write_bytes(b"partial")
     (root / "step-00000009").mkdir()  # a folder someone made by hand, with nothing in it
-    stale_files = [run / ".config.json.tmp-99999999", run / ".metrics.jsonl.tmp", run / "samples" / ".step-00000004.tmp.png"]
-    for f in stale_files:
+    users = root / f".tmp-step-00000005-{dead}"  # named like a leftover, but holding the user's own file
+    users.mkdir()
+    (users / "mydata.csv").write_text("1,2")
+    stale = [temporary(run / name).with_name(temporary(run / name).name.replace(str(os.getpid()), str(dead))) for name in ("config.json", "metrics.jsonl")]
+    stale.append(run / "samples" / f".step-00000004.tmp-{dead}.png")
+    kept = [run / f".notes.tmp-{dead}.txt", run / "samples" / "my-notes.tmp"]
+    for f in [*stale, *kept]:
         f.parent.mkdir(exist_ok=True)
         f.write_text("half")
     assert [p.name for p in checkpoint.list_checkpoints(root)][-1] == "step-00000009"
     path, _, skipped = checkpoint.latest(root)
     assert path.name == "step-00000003" and "incomplete" in skipped[0]
     start([f"resume={run}", "train.steps=4"], PluginHost(entry_points=[]))
-    # Stale leftovers and the abandoned step-9 folder are gone; the newest two remain.
-    assert sorted(p.name for p in root.iterdir()) == ["step-00000003", "step-00000004"]
-    assert not any(f.exists() for f in stale_files)
+    # ganzoo's leftovers are gone; the newest two remain; the hand-made and the user's things stay.
+    assert sorted(p.name for p in root.iterdir()) == [f".tmp-step-00000005-{dead}", "step-00000003", "step-00000004", "step-00000009"]
+    assert (users / "mydata.csv").read_text() == "1,2"
+    assert not any(f.exists() for f in stale)
+    assert all(f.read_text() == "half" for f in kept)
 
 
 class _Bomb:

@@ -9,7 +9,7 @@ import torch
 
 from ganzoo.storage import checkpoint
 from ganzoo.cli import main
-from ganzoo.errors import CheckpointError, ConfigError
+from ganzoo.errors import CheckpointError, ConfigError, GanzooError
 from ganzoo.runs.launch import start
 
 
@@ -98,7 +98,7 @@ def test_resume_skips_a_damaged_checkpoint(host, tiny, capsys):
 
 def test_out_that_holds_a_run_is_refused(host, tiny):
     start(tiny("train.steps=1"), host)
-    with pytest.raises(ConfigError, match="already holds a run"):
+    with pytest.raises(ConfigError, match="already exists and is not empty .* It holds a ganzoo run: continue it with resume="):
         start(tiny("train.steps=1"), host)
 
 
@@ -106,14 +106,14 @@ def test_out_that_holds_a_run_is_refused(host, tiny):
 def test_unwritable_out_is_refused_before_training(host, tiny, tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    with pytest.raises(ConfigError, match="Cannot write the run directory"):
+    with pytest.raises(GanzooError, match="Cannot create the run folder"):
         start([*tiny(), f"out={locked / 'run'}"], host)
 
 
 def test_out_under_a_file_is_refused_before_training(host, tiny, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(ConfigError, match="Cannot write the run directory"):
+    with pytest.raises(GanzooError, match="Cannot create the run folder .*a part of the path is a file"):
         start([*tiny(), f"out={blocker / 'run'}"], host)
 
 

@@ -1,30 +1,49 @@
 """The ``ganzoo`` command line: one module per command, each adding its parser (``add``) and its
 function. This package is the only place that knows argv and rich (:mod:`ganzoo.cli.console`).
 
-Every user mistake ends in one readable paragraph on stderr and exit code 2, never a traceback.
+Every user mistake ends in one readable paragraph on stderr and a non-zero exit, never a traceback:
+2 for a mistake in what was asked, 3 for training stopped by NaN/Inf, 4 when the file system refused
+a write, 130/143 when Ctrl-C/SIGTERM stopped it. Importing this package is cheap: the commands, and
+torch with them, are imported inside :func:`main`, after the signal handlers are in place, so a
+Ctrl-C while ganzoo starts up is a clean stop too.
 """
 
 from __future__ import annotations
 
-import argparse
-import warnings
+import importlib
+import sys
 
-from ganzoo.cli import bench, compare, evaluate, listing, new_plugin, run, sample, sweep
-from ganzoo.cli.console import say
-from ganzoo.errors import GanzooError
-
-COMMANDS = (run, bench, listing, sample, evaluate, compare, sweep, new_plugin)
+COMMANDS = ("run", "bench", "listing", "sample", "evaluate", "compare", "sweep", "new_plugin")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser():
+    import argparse
+
     p = argparse.ArgumentParser(prog="ganzoo", description="A plugin-based GAN model zoo: mix parts by name and measure what helps.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add(sub)
+    for name in COMMANDS:
+        importlib.import_module(f"ganzoo.cli.{name}").add(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ganzoo.training import signals
+
+    signals.install()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as exc:
+        name = exc.args[0] if exc.args and exc.args[0] in signals.EXIT_CODES else "SIGINT"
+        print(f"interrupted ({name}). A run continues from its last checkpoint with: ganzoo run resume=RUN_DIR", file=sys.stderr, flush=True)
+        return signals.EXIT_CODES[name]
+
+
+def _main(argv: list[str] | None) -> int:
+    import warnings
+
+    from ganzoo.cli.console import say
+    from ganzoo.errors import GanzooError, os_reason
+
     args = parser().parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
@@ -34,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         except GanzooError as exc:
             say(str(exc), "red", "error:")
             return exc.exit_code
-        except KeyboardInterrupt:
-            say("A run continues from its last checkpoint with: ganzoo run resume=RUN_DIR", "yellow", "interrupted.")
-            return 130
+        except OSError as exc:  # the file system said no where no command expected it: still one paragraph
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            say(f"A file could not be read or written{where}: {os_reason(exc)}. Files ganzoo had written before are intact "
+                "(every write goes through a temporary file and a rename). Fix the cause (free space, permissions, the path), "
+                "then run the command again; a run continues with resume=RUN_DIR.", "red", "error:")
+            return 4

@@ -26,6 +26,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.n < 2:
         raise GanzooError(f"--n must be at least 2, got {args.n}.")
+    if not 0 <= args.seed < 2**63:
+        raise GanzooError(f"--seed must be in [0, 2**63), got {args.seed}.")
     run_dir = Path(args.run_dir)
     result = evaluate_run(run_dir, default_host(), n=args.n, seed=args.seed)
     if args.json:

@@ -12,14 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganzoo.components import ImageData
+from ganzoo.errors import os_reason
 from ganzoo.storage.atomic import replacing
 
 VERSION = 2  # bump when the architecture or training recipe changes: old caches are then ignored
@@ -125,8 +128,14 @@ def get_evaluator(data: ImageData, *, cache: bool = True) -> Evaluator:
             pass
     model, accuracy = train_classifier(data)
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: v.contiguous() for k, v in model.state_dict().items()}
-        with replacing(path) as tmp:
-            save_file(state, str(tmp), metadata={"ganzoo_evaluator": json.dumps({"accuracy": accuracy, "version": VERSION})})
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with replacing(path) as tmp:
+                save_file(state, str(tmp), metadata={"ganzoo_evaluator": json.dumps({"accuracy": accuracy, "version": VERSION})})
+        except (OSError, SafetensorError) as exc:  # a read-only or full cache costs a retraining next time, nothing else
+            warnings.warn(
+                f"The evaluator could not be cached in {path.parent} ({os_reason(exc)}); scoring goes on, and the next "
+                "evaluation trains it again. Set GANZOO_CACHE to a writable folder to keep it.", stacklevel=2,
+            )
     return Evaluator(model, accuracy, key)

@@ -36,7 +36,10 @@ class Quality:
 
     def format(self, score: dict[str, Any]) -> str:
         value = score.get(self.key)
-        return "-" if value is None else self.fmt.format(value)
+        try:
+            return "-" if value is None else self.fmt.format(value)
+        except (TypeError, ValueError):  # a damaged score file: show that it is not a number
+            return "?"
 
     def reference_text(self, score: dict[str, Any], num_classes: int) -> str:
         return self.reference.format(**score, chance=1 / max(1, num_classes))

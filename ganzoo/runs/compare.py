@@ -9,19 +9,15 @@ from typing import Any
 from ganzoo.errors import ConfigError
 from ganzoo.evaluation.metrics import QUALITY
 from ganzoo.registry.config import flatten
-from ganzoo.storage.folder import read_config, read_metrics
+from ganzoo.storage.folder import read_config, read_eval, read_metrics
 
 
 def summarise(run_dir: Path) -> dict[str, Any]:
     record = read_config(run_dir)
     lines = read_metrics(run_dir / "metrics.jsonl")
-    losses = [r for r in lines if "loss_d" in r]
-    evals = [r["eval"] for r in lines if "eval" in r]
-    quality = None
-    if (run_dir / "eval.json").is_file():
-        quality = json.loads((run_dir / "eval.json").read_text())
-    elif evals:
-        quality = evals[-1]
+    losses = [r for r in lines if isinstance(r.get("loss_d"), (int, float)) and isinstance(r.get("time"), (int, float))]
+    evals = [r["eval"] for r in lines if isinstance(r.get("eval"), dict)]
+    quality = read_eval(run_dir) or (evals[-1] if evals else None)  # a damaged eval.json counts as none
     steps = losses[-1]["step"] if losses else 0
     wall = losses[-1]["time"] if losses else 0.0
     return {"run": run_dir.name, "config": flatten(record["config"]), "steps": steps, "wall_s": wall, "steps_per_s": steps / wall if wall else 0.0, "quality": quality}

@@ -53,17 +53,26 @@ def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = No
     cfg = resolve(user, host)
     run_dir = Path(cfg.out) if cfg.out else Path("runs") / folder.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
     cfg.out = str(run_dir)
+    writer = distributed.is_writer()
+    if writer:
+        folder.check_new(run_dir)  # an existing folder that is not empty is refused before anything is built
     trainer = Trainer(cfg, host, reporter)  # loads data and builds models: fails before any file is written
-    if distributed.is_writer():
-        folder.prepare(run_dir, fresh=True)
+    if writer:
+        folder.prepare_new(run_dir)
     with _writing(run_dir):
+        if writer:
+            folder.check_new(run_dir, allow=(".lock",))  # still empty now that we hold the lock
         _train(trainer, run_dir)
     return run_dir
 
 
 def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, reporter: Reporter | None = None, allow: Any = None) -> Path:
     """Continue ``run_dir`` from its newest valid checkpoint (from step 0 when it has none yet)."""
-    stored = flatten(folder.read_config(run_dir)["config"])
+    stored = flatten(folder.read_config(run_dir)["config"])  # a ganzoo run's record, or a clean error
+    writer = distributed.is_writer()
+    if writer:
+        folder.check_layout(run_dir)
+        folder.check_writable(run_dir)
     allowed = RESUME_MAY_CHANGE | parse_allow(allow, stored)
     changes.pop("out", None)
     cfg = resolve({**stored, **changes, "out": str(run_dir)}, host, use_preset=False)
@@ -86,8 +95,8 @@ def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, reporter: R
             trainer.note(f"resuming {run_dir} from {path.name} (step {trainer.step} of {cfg.train.steps})")
         else:  # killed before its first checkpoint: the start is deterministic, so begin again
             trainer.note(f"resuming {run_dir}: no checkpoint yet, starting again from step 0")
-        if distributed.is_writer():
-            folder.prepare(run_dir, fresh=False)
+        if writer:
+            folder.remove_stale_temporaries(run_dir)
         _train(trainer, run_dir)
     return run_dir
 

@@ -4,21 +4,23 @@
 ``sweeps/<time>/`` (or ``out=DIR``). A key with one value is shared by all runs. A list value that
 is itself a list (``train.betas``) is written in brackets: ``train.betas=[0,0.9],[0.5,0.99]``.
 Interrupting a sweep keeps finished runs; running the same command with ``out=DIR`` again resumes
-unfinished runs from their checkpoints and skips finished ones. A combination that ganzoo refuses
+unfinished runs from their checkpoints and skips finished ones. One sweep at a time per folder. A combination that ganzoo refuses
 (say a BatchNorm critic with a gradient penalty) is recorded with its reason and the sweep goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.errors import ConfigError, GanzooError, Interrupted, StorageError, os_reason
 from ganzoo.registry.overrides import split_values
 from ganzoo.storage import checkpoint
+from ganzoo.storage.folder import Busy, lock, read_config, read_eval
 
 
 def plan(items: list[str]) -> tuple[list[tuple[str, list[str]]], list[str], str | None]:
@@ -48,40 +50,61 @@ def run_name(combo: dict[str, str]) -> str:
 
 
 def sweep(items: list[str], host, *, train: Callable[[list[str]], Path], evaluate: Callable[[Path], Any] | None, log: Callable[[str], None]) -> tuple[Path, list[Path], dict[str, str]]:
-    """Run every combination; returns (sweep dir, finished run dirs, refused combination -> reason)."""
+    """Run every combination; returns (sweep dir, finished run dirs, refused combination -> reason).
+
+    The whole sweep holds ``DIR/.lock``: a second sweep on the same ``out=`` is refused while the
+    first runs. A run folder is never deleted: one started but without a checkpoint yet is resumed
+    (its start is deterministic), and a folder ganzoo did not make is refused with its reason.
+    """
     swept, shared, out = plan(items)
     root = Path(out) if out else Path("sweeps") / time.strftime("%Y%m%d-%H%M%S")
     combos = [dict(zip([k for k, _ in swept], values)) for values in itertools.product(*[v for _, v in swept])]
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"out={root} is a file, not a folder. Choose another out=DIR for the sweep.")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"Cannot create the sweep folder {root}: {os_reason(exc)}. Choose a writable out=DIR.") from None
     finished, refused = [], {}
-    for i, combo in enumerate(combos, 1):
-        run_dir = root / run_name(combo)
-        overrides = [*shared, *(f"{k}={v}" for k, v in combo.items())]
-        log(f"[{i}/{len(combos)}] {run_name(combo)}")
-        try:
-            if _finished(run_dir):
-                log("  already finished")
-            elif checkpoint.list_checkpoints(run_dir / "checkpoints"):
-                train([f"resume={run_dir}"])
-            else:
-                if (run_dir / "config.json").exists():  # interrupted before its first checkpoint
-                    import shutil
-
-                    shutil.rmtree(run_dir)
-                train([*overrides, f"out={run_dir}"])
-            if evaluate is not None and not (run_dir / "eval.json").exists():
-                evaluate(run_dir)
-            finished.append(run_dir)
-        except GanzooError as exc:
-            refused[run_name(combo)] = str(exc)
-            log(f"  refused: {exc}")
+    with _sweep_lock(root):
+        for i, combo in enumerate(combos, 1):
+            run_dir = root / run_name(combo)
+            overrides = [*shared, *(f"{k}={v}" for k, v in combo.items())]
+            log(f"[{i}/{len(combos)}] {run_name(combo)}")
+            try:
+                if _finished(run_dir):
+                    log("  already finished")
+                elif (run_dir / "config.json").exists():  # started before: continue it (from step 0 without a checkpoint)
+                    train([f"resume={run_dir}"])
+                else:
+                    train([*overrides, f"out={run_dir}"])
+                if evaluate is not None and read_eval(run_dir) is None:
+                    evaluate(run_dir)
+                finished.append(run_dir)
+            except GanzooError as exc:
+                if isinstance(exc, (StorageError, Interrupted)):
+                    raise  # the machine or the user stopped the sweep: not a property of this combination
+                refused[run_name(combo)] = str(exc)
+                log(f"  refused: {exc}")
     return root, finished, refused
 
 
-def _finished(run_dir: Path) -> bool:
-    if not (run_dir / "config.json").exists():
-        return False
-    import json
+@contextlib.contextmanager
+def _sweep_lock(root: Path) -> Iterator[None]:
+    """``DIR/.lock`` for the whole sweep; a second sweep on the same folder is refused, not interleaved."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(lock(root))
+        except Busy as exc:
+            raise ConfigError(f"The sweep in {root} is already running ({exc.holder}). Wait for it to finish, or choose another "
+                              "out=DIR; two sweeps must never share one folder.") from None
+        yield
 
-    steps = json.loads((run_dir / "config.json").read_text())["config"]["train"]["steps"]
+
+def _finished(run_dir: Path) -> bool:
+    try:
+        steps = int(read_config(run_dir)["config"]["train"]["steps"])
+    except (ConfigError, KeyError, TypeError, ValueError):
+        return False
     ckpts = checkpoint.list_checkpoints(run_dir / "checkpoints")
     return bool(ckpts) and int(ckpts[-1].name.split("-")[1]) >= steps

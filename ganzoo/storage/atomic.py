@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+
+# ``.NAME.tmp-PID.SUFFIX``: what :func:`temporary` makes; group 1 + group 3 is the target's name.
+TEMPORARY = re.compile(r"^\.(.+)\.tmp-(\d+)(\.[A-Za-z0-9]+)?$")
 
 
 def temporary(path: Path) -> Path:
@@ -16,6 +20,26 @@ def temporary(path: Path) -> Path:
     ``.npz``, ``.json``) because some writers pick the format from it."""
     path = Path(path)
     return path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+
+
+def target_of(path: Path) -> tuple[str, int] | None:
+    """(the file a temporary was meant to become, the writing process's PID), or None when ``path``
+    is not named like one of :func:`temporary`'s files."""
+    m = TEMPORARY.match(Path(path).name)
+    return (m.group(1) + (m.group(3) or ""), int(m.group(2))) if m else None
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this PID exists on this machine (ours included)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, OSError):
+        return False
+    return True
 
 
 def fsync(path: Path) -> None:

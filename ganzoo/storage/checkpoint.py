@@ -11,16 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
-from ganzoo.errors import CheckpointError
-from ganzoo.storage.atomic import fsync, write_json
+from ganzoo.errors import CheckpointError, StorageError, os_reason
+from ganzoo.storage.atomic import fsync, pid_alive, target_of, write_json
 from ganzoo.training import faults
 
 PREFIX = "step-"
@@ -28,33 +29,52 @@ WEIGHTS = "weights.safetensors"
 STATE = "state.json"
 
 
-def save(ckpt_root: Path, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any], header: dict[str, Any], keep: int = 2) -> Path:
+def save(ckpt_root: Path, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any], header: dict[str, Any],
+         keep: int = 2, note: Callable[[str], None] = lambda text: None) -> Path:
     """Write checkpoint ``step`` atomically, then prune to the newest ``keep``.
 
     Order: weights and state go into ``.tmp-step-N-PID/`` and are fsynced; the folder is renamed to
     ``step-N/``; only then are older checkpoints pruned. A process killed at any point leaves every
     previously completed checkpoint intact; the leftovers are hidden folders that :func:`list_checkpoints`
-    ignores and the next :func:`save` removes.
+    ignores and a later :func:`save` removes. A write that fails (disk full, read-only) removes its
+    temporary folder and raises :class:`StorageError`; the checkpoints already there are untouched.
+    ``note`` receives a line when something ganzoo cannot prove it wrote had to be moved aside.
     """
-    ckpt_root.mkdir(parents=True, exist_ok=True)
     final = ckpt_root / f"{PREFIX}{step:08d}"
     tmp = ckpt_root / f".tmp-{PREFIX}{step:08d}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    save_file(tensors, str(tmp / WEIGHTS), metadata={"ganzoo": json.dumps(header)})
-    faults.kill_point("checkpoint_write", step)
-    state = {"step": step, **state, "weights_sha256": _sha256_file(tmp / WEIGHTS)}
-    write_json(tmp / STATE, {**state, "state_sha256": _sha256_json(state)})
-    for f in (tmp / WEIGHTS, tmp / STATE):
-        fsync(f)
-    if final.exists():  # re-saving the same step (after a resume): swap, never a moment with neither
-        old = ckpt_root / f".old-{PREFIX}{step:08d}-{os.getpid()}"
-        os.rename(final, old)
-        faults.kill_point("checkpoint_swap", step)
-        os.rename(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
+    try:
+        ckpt_root.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():  # our own earlier attempt in this process
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+        save_file(tensors, str(tmp / WEIGHTS), metadata={"ganzoo": json.dumps(header)})
+        faults.kill_point("checkpoint_write", step)
+        state = {"step": step, **state, "weights_sha256": _sha256_file(tmp / WEIGHTS)}
+        write_json(tmp / STATE, {**state, "state_sha256": _sha256_json(state)})
+        for f in (tmp / WEIGHTS, tmp / STATE):
+            fsync(f)
+    except (OSError, SafetensorError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        have = [p.name for p in list_checkpoints(ckpt_root)]
+        intact = f" The checkpoints already there ({', '.join(have)}) are intact." if have else ""
+        raise StorageError(
+            f"Could not write checkpoint {final.name} into {ckpt_root}: {os_reason(exc)}.{intact} Free some space "
+            f"(or make the folder writable), then continue the run with resume={ckpt_root.parent}."
+        ) from None
+    if final.exists() or final.is_symlink():  # re-saving the same step (after a resume): swap, never a moment with neither
+        if is_ours(final):
+            old = ckpt_root / f".old-{PREFIX}{step:08d}-{os.getpid()}"
+            os.rename(final, old)
+            faults.kill_point("checkpoint_swap", step)
+            os.rename(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            aside = _aside(final)
+            os.rename(final, aside)
+            faults.kill_point("checkpoint_swap", step)
+            os.rename(tmp, final)
+            note(f"moved {final} aside to {aside.name}: it is damaged or not ganzoo's, and ganzoo deletes only what it can prove it wrote")
     else:
         os.rename(tmp, final)
     fsync(ckpt_root)
@@ -63,16 +83,61 @@ def save(ckpt_root: Path, step: int, tensors: dict[str, torch.Tensor], state: di
     return final
 
 
+def _aside(path: Path) -> Path:
+    """A free name ``damaged-step-N[-k]`` beside ``path``."""
+    for k in range(1000):
+        candidate = path.with_name(f"damaged-{path.name}" + (f"-{k}" if k else ""))
+        if not candidate.exists() and not candidate.is_symlink():
+            return candidate
+    raise StorageError(f"Too many damaged copies of {path.name} in {path.parent}; remove some of them.")
+
+
+def is_ours(path: Path) -> bool:
+    """True when ``path`` is a checkpoint folder ganzoo wrote, intact: exactly the weights and state
+    files, both regular files, the state's own checksum and the weights' checksum matching."""
+    try:
+        if path.is_symlink() or not path.is_dir() or sorted(p.name for p in path.iterdir()) != sorted((STATE, WEIGHTS)):
+            return False
+        if any(f.is_symlink() or not f.is_file() for f in (path / WEIGHTS, path / STATE)):
+            return False
+        state = json.loads((path / STATE).read_text())
+        recorded = state.pop("state_sha256")
+        return recorded == _sha256_json(state) and state.get("weights_sha256") == _sha256_file(path / WEIGHTS)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+_LEFTOVER = re.compile(rf"^\.(tmp|old)-{PREFIX}\d{{8}}-(\d+)$")
+
+
+def _is_leftover(path: Path) -> bool:
+    """A hidden folder an interrupted :func:`save` of another, finished process left: its name, and
+    nothing in it but what save writes there."""
+    m = _LEFTOVER.match(path.name)
+    if not m or path.is_symlink() or not path.is_dir():
+        return False
+    pid = int(m.group(2))
+    if pid == os.getpid() or pid_alive(pid):
+        return False
+    for f in path.iterdir():
+        written = f.name in (WEIGHTS, STATE) or (target_of(f) or ("",))[0] == STATE
+        if not written or f.is_symlink() or not f.is_file():
+            return False
+    return True
+
+
 def prune(ckpt_root: Path, keep: int, newest: int | None = None) -> None:
     """Keep the newest ``keep`` checkpoints; remove leftovers of interrupted writes.
 
-    ``newest`` is the step just saved: checkpoints past it are left over from a timeline that a
-    resume abandoned (resume skipped them as damaged), so they are removed rather than counted.
+    Only what ganzoo can prove it wrote is removed (:func:`is_ours`, :func:`_is_leftover`); anything
+    else in the folder (a damaged checkpoint, a folder made by hand) stays and does not count.
+    ``newest`` is the step just saved: intact checkpoints past it are left over from a timeline
+    that a resume abandoned, so they are removed rather than counted.
     """
     for stale in [*ckpt_root.glob(".tmp-*"), *ckpt_root.glob(".old-*")]:
-        if not stale.name.endswith(f"-{os.getpid()}"):
+        if _is_leftover(stale):
             shutil.rmtree(stale, ignore_errors=True)
-    found = list_checkpoints(ckpt_root)
+    found = [p for p in list_checkpoints(ckpt_root) if is_ours(p)]
     if newest is not None:
         for abandoned in [p for p in found if _step(p) > newest]:
             shutil.rmtree(abandoned, ignore_errors=True)

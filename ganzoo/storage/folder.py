@@ -25,36 +25,107 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-from ganzoo.errors import ConfigError
-from ganzoo.storage.atomic import write_json, write_text
+from ganzoo.errors import ConfigError, StorageError, os_reason
+from ganzoo.storage.atomic import pid_alive, target_of, write_json, write_text
 
 
 def default_name(critic: str, generator: str, constraint: str) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{critic}-{generator}-{constraint}"
 
 
-def prepare(path: Path, *, fresh: bool) -> Path:
-    """Create (or reopen) a run directory and prove it is writable, before any training starts."""
-    if fresh and (path / "config.json").exists():
-        raise ConfigError(f"out={path} already holds a run. Continue it with resume={path}, or choose another out=.")
+# The files and folders a run folder holds; the recognised temporaries are named after these.
+OUTPUTS = ("config.json", "metrics.jsonl", "loss.png", "quality.png", "eval.json")
+FOLDERS = ("samples", "checkpoints")
+SECTIONS = ("critic", "generator", "constraint", "loss", "data", "train")  # of config.json's "config"
+
+
+def check_new(path: Path, allow: tuple[str, ...] = ()) -> None:
+    """A new run writes only into a folder that does not exist or is empty (but for ``allow``):
+    anything else is refused, saying what is there and how to go on."""
+    if "\0" in str(path):
+        raise ConfigError(f"out={str(path)!r} is not a usable folder name: it contains a NUL byte. Choose another out=DIR.")
+    if path.exists() or path.is_symlink():
+        if not path.is_dir():
+            raise ConfigError(f"out={path} is a file, not a folder. Choose another out=DIR for the new run.")
+        try:
+            entries = sorted(p.name for p in path.iterdir() if p.name not in allow)
+        except OSError as exc:
+            raise StorageError(f"Cannot read the folder {path}: {os_reason(exc)}. Choose another out=DIR.") from None
+        if entries:
+            raise ConfigError(_not_empty(path, entries))
+
+
+def prepare_new(path: Path) -> Path:
+    """Create the folder of a new run (:func:`check_new` first) and prove it writable, before any
+    training starts."""
+    check_new(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-test-{os.getpid()}"
-        probe.write_text("ok")
-        probe.unlink()
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
-        raise ConfigError(f"Cannot write the run directory {path}: {getattr(exc, 'strerror', None) or exc}. Choose a writable out=DIR.") from None
-    if not fresh:
-        _remove_stale_temporaries(path)
+        raise StorageError(f"Cannot create the run folder {path}: {os_reason(exc)}. Choose a writable out=DIR.") from None
+    check_writable(path)
     return path
 
 
-def _remove_stale_temporaries(path: Path) -> None:
-    """Hidden temporary files that a killed process left behind (``.config.json.tmp-PID``, ``.step-N.tmp.png``…)."""
+def _not_empty(path: Path, entries: list[str]) -> str:
+    shown = ", ".join(entries[:6]) + (f" and {len(entries) - 6} more" if len(entries) > 6 else "")
+    resume = ""
+    try:
+        read_config(path)
+        resume = f" It holds a ganzoo run: continue it with resume={path} (resume.allow=KEYS to change settings)."
+    except ConfigError:
+        pass
+    return (f"out={path} already exists and is not empty ({len(entries)} entries: {shown}). A new run writes only into a "
+            f"folder that does not exist or is empty, so that nothing of yours is overwritten.{resume} Or choose another out=DIR.")
+
+
+def check_writable(path: Path) -> None:
+    """Prove ``path`` is a writable folder by writing and removing a small file; a clean error otherwise."""
+    probe = path / f".write-test-{os.getpid()}"
+    try:
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise StorageError(f"Cannot write the run folder {path}: {os_reason(exc)}. Nothing was changed; make it writable or choose another folder.") from None
+
+
+def check_layout(run_dir: Path) -> None:
+    """Refuse to resume a run folder whose layout ganzoo does not recognise, before anything is written."""
+    for name in FOLDERS:
+        f = run_dir / name
+        if (f.exists() or f.is_symlink()) and not f.is_dir():
+            raise ConfigError(f"Cannot resume {run_dir}: {f} should be a folder of the run but is a file. Nothing was changed. Move it away, then resume again.")
+    for name in OUTPUTS:
+        f = run_dir / name
+        if (f.exists() or f.is_symlink()) and not f.is_file():
+            raise ConfigError(f"Cannot resume {run_dir}: {f} should be a file of the run but is not a regular file. Nothing was changed. Move it away, then resume again.")
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary files that a killed ganzoo process left behind in a run folder: only files
+    named exactly as :func:`ganzoo.storage.atomic.temporary` names them, for a file a run writes, by a
+    process that no longer exists. Returns what was removed."""
+    removed = []
     for folder in (path, path / "samples"):
-        for f in folder.glob(".*") if folder.is_dir() else ():
-            if f.is_file() and (".tmp" in f.name or f.name.startswith(".write-test-")):
+        if not folder.is_dir():
+            continue
+        for f in folder.glob(".*"):
+            found = target_of(f)
+            ours = found is not None and (found[0] in OUTPUTS or (folder.name == "samples" and found[0].startswith("step-") and found[0].endswith(".png")))
+            probe = f.name.startswith(".write-test-") and f.name[12:].isdigit()
+            pid = found[1] if found else (int(f.name[12:]) if probe else None)
+            if (ours or probe) and f.is_file() and not f.is_symlink() and pid != os.getpid() and not pid_alive(pid):
                 f.unlink(missing_ok=True)
+                removed.append(f)
+    return removed
+
+
+class Busy(ConfigError):
+    """Another process holds the folder's lock; ``holder`` says which."""
+
+    def __init__(self, message: str, holder: str):
+        super().__init__(message)
+        self.holder = holder
 
 
 @contextlib.contextmanager
@@ -66,13 +137,17 @@ def lock(path: Path) -> Iterator[None]:
     if fcntl is None:  # no flock on this platform: run unguarded
         yield
         return
-    with open(path / ".lock", "a+") as f:
+    try:
+        f = open(path / ".lock", "a+")
+    except OSError as exc:
+        raise StorageError(f"Cannot lock the run folder {path}: {os_reason(exc)}. Nothing was changed; make the folder writable.") from None
+    with f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "another process"
-            raise ConfigError(f"{path} is being trained by {holder} right now. Wait for it to finish or stop it; two processes must never write one run directory.") from None
+            raise Busy(f"{path} is being trained by {holder} right now. Wait for it to finish or stop it; two processes must never write one run folder.", holder) from None
         f.seek(0)
         f.truncate()
         f.write(f"process {os.getpid()}")
@@ -83,18 +158,47 @@ def lock(path: Path) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
+def is_locked(path: Path) -> bool:
+    """True while a process holds ``RUN_DIR/.lock`` (trains the run)."""
+    if fcntl is None or not (path / ".lock").is_file():
+        return False
+    try:
+        with open(path / ".lock", "r") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
+
+
 def write_config(path: Path, record: dict[str, Any]) -> None:
     write_json(path / "config.json", record)
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
+    """The record in ``RUN_DIR/config.json``, checked to be a ganzoo run's: a JSON object whose
+    ``config`` has a section for each component and for training, and whose ``data`` has the sizes."""
     f = run_dir / "config.json"
     if not f.is_file():
-        raise ConfigError(f"{run_dir} is not a ganzoo run directory: {f} is missing.")
+        raise ConfigError(f"{run_dir} is not a ganzoo run folder: {f} is missing. Give the folder of a run (out= of ganzoo run).")
     try:
-        return json.loads(f.read_text())
+        record = json.loads(f.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read {f}: {os_reason(exc)}.") from None
     except ValueError as exc:
-        raise ConfigError(f"{f} is not valid JSON ({exc}).") from None
+        raise ConfigError(f"{f} is not valid JSON ({exc}), so {run_dir} is not a ganzoo run folder (or its config.json is damaged).") from None
+    config = record.get("config") if isinstance(record, dict) else None
+    data = record.get("data") if isinstance(record, dict) else None
+    if not isinstance(config, dict) or not all(isinstance(config.get(k), dict) for k in SECTIONS) or not isinstance(data, dict):
+        raise ConfigError(
+            f"{f} is valid JSON but not a ganzoo run record: ganzoo writes an object with a 'config' section "
+            f"(holding {', '.join(SECTIONS)}) and a 'data' section. {run_dir} looks like another tool's folder; "
+            "give the folder of a ganzoo run."
+        )
+    return record
 
 
 class MetricsLog:
@@ -123,9 +227,19 @@ def _step_of(line: str) -> int | None:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
+    """The lines of ``metrics.jsonl`` that are JSON objects with a step. A line cut short (a process
+    killed mid-write) or any other damaged line is left out, never an error."""
+    if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("step"), int):
+            out.append(record)
+    return out
 
 
 EVAL = "eval.json"
@@ -133,4 +247,16 @@ EVAL = "eval.json"
 
 def write_eval(run_dir: Path, result: dict[str, Any]) -> None:
     """Save ``ganzoo eval``'s scores as ``RUN_DIR/eval.json``."""
-    write_json(run_dir / EVAL, result)
+    try:
+        write_json(run_dir / EVAL, result)
+    except OSError as exc:
+        raise StorageError(f"The scores could not be saved to {run_dir / EVAL}: {os_reason(exc)}. They are printed above; nothing in {run_dir} was changed.") from None
+
+
+def read_eval(run_dir: Path) -> dict[str, Any] | None:
+    """``eval.json``'s scores, or None when there is none or it is damaged (not a JSON object)."""
+    try:
+        record = json.loads((run_dir / EVAL).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None

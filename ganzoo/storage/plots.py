@@ -12,13 +12,32 @@ from ganzoo.storage.atomic import replacing
 LOSS_KEYS = ("loss_d", "wasserstein", "penalty", "loss_g")
 
 
-def save_grid(images: torch.Tensor, columns: int, path: Path) -> None:
-    """Save (N, C, H, W) images in [-1, 1] as a PNG grid with ``columns`` per row."""
-    from torchvision.utils import save_image
+SOFTWARE = "ganzoo"  # the PNG "Software" text that marks a file ganzoo wrote
 
+
+def save_grid(images: torch.Tensor, columns: int, path: Path) -> None:
+    """Save (N, C, H, W) images in [-1, 1] as a PNG grid with ``columns`` per row, marked as ganzoo's."""
+    from PIL import Image, PngImagePlugin
+    from torchvision.utils import make_grid
+
+    grid = make_grid(images.float().cpu() * 0.5 + 0.5, nrow=columns, padding=2, pad_value=1.0)  # (3, H', W') in [0, 1]
+    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()  # (H', W', 3)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", SOFTWARE)
     path.parent.mkdir(parents=True, exist_ok=True)
     with replacing(path) as tmp:
-        save_image(images.float().cpu() * 0.5 + 0.5, str(tmp), nrow=columns, padding=2, pad_value=1.0, format="png")
+        Image.fromarray(pixels).save(tmp, format="PNG", pnginfo=info)
+
+
+def written_by_ganzoo(path: Path) -> bool:
+    """True for a PNG whose "Software" text says ganzoo wrote it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return img.format == "PNG" and img.info.get("Software") == SOFTWARE
+    except (OSError, UnidentifiedImageError):
+        return False
 
 
 def _pyplot():

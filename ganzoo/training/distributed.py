@@ -46,10 +46,14 @@ def active() -> bool:
 
 
 def rank() -> int:
-    return dist.get_rank() if active() else 0
+    """This process's rank: from the process group, or from torchrun's environment before it is joined."""
+    if active():
+        return dist.get_rank()
+    return int(os.environ["RANK"]) if launched() else 0
 
 
 def world() -> int:
+    """The number of processes: from the process group once joined, else 1 (nothing is shared yet)."""
     return dist.get_world_size() if active() else 1
 
 

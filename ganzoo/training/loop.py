@@ -19,7 +19,8 @@ import torch
 from ganzoo.registry.build import Models, build_models, count_params, load_data
 from ganzoo.registry.config import RunConfig
 from ganzoo.registry.host import PluginHost
-from ganzoo.training import distributed, faults, speed
+from ganzoo.errors import Interrupted
+from ganzoo.training import distributed, faults, signals, speed
 from ganzoo.training.batches import Batches, pick_device
 from ganzoo.training.ema import EMA
 from ganzoo.training.guard import NonFiniteError, NonFiniteGuard
@@ -97,25 +98,46 @@ class Trainer:
         if bar:
             self.reporter.start(t.steps, self.step)
         try:
-            while self.step < t.steps:
-                if self.step == start_step and self.time_is_up(local=True):
-                    break  # resumed after its time was used up (the same on every rank: it comes from the checkpoint)
-                stats = self.one_step(recorder)
-                if stats is None:
-                    continue  # undone, to be retried
-                last = self.step == t.steps or self.time_is_up()
-                record = self.record(stats)
-                if recorder is not None:
-                    recorder.after_step(self, record, last)
-                if bar:
-                    self.reporter.step(self.step, (self.step - start_step) / max(time.perf_counter() - started, 1e-9), record)
-                if last:
-                    break
+            with signals.training():
+                self._loop(recorder, started, start_step, bar)
         finally:
             if bar:
                 self.reporter.close()
         if self.step < t.steps:
             self.note(f"stopped at step {self.step} of {t.steps}: train.max_minutes={t.max_minutes:g} of training time reached")
+
+    def _loop(self, recorder: Recorder | None, started: float, start_step: int, bar: bool) -> None:
+        t = self.cfg.train
+        while self.step < t.steps:
+            if self.step == start_step and self.time_is_up(local=True):
+                break  # resumed after its time was used up (the same on every rank: it comes from the checkpoint)
+            stats = self.one_step(recorder)
+            if stats is None:
+                continue  # undone, to be retried
+            last = self.step == t.steps or self.time_is_up()
+            record = self.record(stats)
+            if recorder is not None:
+                recorder.after_step(self, record, last)
+            if bar:
+                self.reporter.step(self.step, (self.step - start_step) / max(time.perf_counter() - started, 1e-9), record)
+            if last:
+                break
+            self.stop_if_asked(recorder)
+
+    def stop_if_asked(self, recorder: Recorder | None) -> None:
+        """At a step boundary: when Ctrl-C or SIGTERM asked to stop (on any rank), checkpoint this step
+        and stop with a message that says how to resume."""
+        asked = signals.requested()
+        if distributed.world() > 1:  # every rank takes part, so all stop at the same step
+            anyone = bool(distributed.all_any(torch.tensor(asked is not None, device=self.device)))
+            asked = asked or ("SIGTERM" if anyone else None)
+        if asked is None:
+            return
+        saved = f" and saved it ({recorder.save_checkpoint(self)})" if recorder is not None else ""
+        where = recorder.run_dir if recorder is not None else "RUN_DIR"
+        err = Interrupted(f"Stopped by {asked} after generator step {self.step} of {self.cfg.train.steps}{saved}. Continue the run with: ganzoo run resume={where}")
+        err.exit_code = signals.EXIT_CODES.get(asked, 130)
+        raise err
 
     def note(self, text: str, level: str = "info") -> None:
         """A line for a person, through the reporter; under torchrun from rank 0 only."""
