@@ -8,8 +8,8 @@ from typing import Any
 
 from dataclasses import dataclass, field
 
-from ganzoo.errors import GanzooError
-from ganzoo.storage.atomic import write_json
+from ganzoo.errors import GanzooError, StorageError, os_reason
+from ganzoo.storage.atomic import temporary, write_json
 
 
 @dataclass
@@ -33,6 +33,26 @@ def load(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise GanzooError(f"{path} is not a `ganzoo bench --json` file (it has no 'results' list).")
     return data
+
+
+def check_output(path: Path) -> None:
+    """Before anything is measured: ``--json FILE`` must be writable, and an existing file there must be
+    an earlier ``ganzoo bench --json`` result (ganzoo overwrites only what it wrote)."""
+    path = Path(path)
+    if path.is_dir():
+        raise GanzooError(f"--json {path} is a folder. Name a file, e.g. {path / 'bench.json'}.")
+    if path.exists() or path.is_symlink():
+        try:
+            load(path)
+        except GanzooError:
+            raise GanzooError(f"--json {path} already exists and is not a ganzoo bench result, so ganzoo will not overwrite it. Choose another file.") from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = temporary(path)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StorageError(f"Cannot write --json {path}: {os_reason(exc)}. Nothing was measured; choose a writable file.") from None
 
 
 def write(path: Path, data: dict[str, Any]) -> None:

@@ -55,6 +55,8 @@ def bench(
     if fail_slower is not None and (compare_with is None or fail_slower < 0):
         raise ConfigError("--fail-slower PCT needs --compare FILE and a percentage of at least 0, e.g. --compare base.json --fail-slower 10.")
     saved = report.load(compare_with) if compare_with is not None else None
+    if json_out is not None:
+        report.check_output(json_out)
     prefix = [f"preset={REFERENCE_PRESET}"] if vs_reference and "preset" not in parse_overrides(list(overrides)) else []
     combos = []
     for label, items in expand(list(overrides), list(matrix)):  # every combination is validated before anything is timed

@@ -65,6 +65,8 @@ def _bench_procs(args: argparse.Namespace) -> int:
     if not procs or min(procs) < 1:
         raise GanzooError(f"--procs takes process counts of at least 1, such as 1,2; got {args.procs!r}.")
     resolve(args.overrides, default_host())  # bad overrides fail here, before any process starts
+    if args.json:
+        report.check_output(Path(args.json))
     rows = compare_procs(list(args.overrides), procs=procs, steps=max(3, args.rounds + 2), warmup=2)
     show_table("data-parallel throughput (torchrun; the global batch is the same for every row)",
                ("processes", "generator steps/s", "real images/s", "speed-up"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from ganzoo.components import DataSpec, Generator
+from ganzoo.errors import CheckpointError
 from ganzoo.registry.build import network
 from ganzoo.registry.config import from_stored
 from ganzoo.registry.host import PluginHost
@@ -42,5 +43,10 @@ def load_generator(run_dir: Path, host: PluginHost) -> tuple[Generator, DataSpec
     spec = DataSpec(**header["data"])
     generator = network(host, "generator", *cfg.components["generator"], spec, cfg.subparts.get("generator"))
     prefix = "generator_ema/" if any(k.startswith("generator_ema/") for k in tensors) else "generator/"
-    generator.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    try:
+        generator.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    except RuntimeError as exc:
+        first = " ".join(str(exc).split())[:300]
+        raise CheckpointError(f"The generator in {path / checkpoint.WEIGHTS} does not fit the generator its header names ({first}). "
+                              "Was the plugin that provides it changed since the run?") from None
     return generator.eval(), spec, path

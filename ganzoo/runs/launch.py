@@ -55,7 +55,7 @@ def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = No
     cfg.out = str(run_dir)
     writer = distributed.is_writer()
     if writer:
-        folder.check_new(run_dir)  # an existing folder that is not empty is refused before anything is built
+        folder.check_new(run_dir, allow=(".lock",))  # a folder with more than our lock is refused before anything is built
     trainer = Trainer(cfg, host, reporter)  # loads data and builds models: fails before any file is written
     if writer:
         folder.prepare_new(run_dir)

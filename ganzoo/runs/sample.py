@@ -21,6 +21,7 @@ from ganzoo.storage.atomic import replacing, temporary
 from ganzoo.version import __version__
 
 MARK = "ganzoo"  # the npz entry that says ganzoo wrote the file
+MAX_IMAGES = 1_000_000  # per call: more would only exhaust memory
 
 
 def check_output(path: Path, suffix: str, option: str) -> None:
@@ -61,7 +62,10 @@ def sample(run_dir: Path, per_class: int, out: Path, host: PluginHost, grid: Pat
         raise ConfigError(f"--per-class must be at least 1, got {per_class}.")
     if not 0 <= seed < 2**63:
         raise ConfigError(f"--seed must be in [0, 2**63), got {seed}.")
-    folder.read_config(run_dir)
+    record = folder.read_config(run_dir)
+    classes = int(record["data"].get("num_classes", 1)) if isinstance(record["data"].get("num_classes"), int) else 1
+    if per_class * classes > MAX_IMAGES:
+        raise ConfigError(f"--per-class {per_class} asks for {per_class * classes:,} images ({classes} classes); at most {MAX_IMAGES:,} are generated per call. Ask for fewer, or call it several times with different --seed.")
     check_output(out, ".npz", "--out")
     if grid is not None:
         check_output(grid, ".png", "--grid")

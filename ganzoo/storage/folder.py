@@ -57,8 +57,8 @@ def check_new(path: Path, allow: tuple[str, ...] = ()) -> None:
 
 def prepare_new(path: Path) -> Path:
     """Create the folder of a new run (:func:`check_new` first) and prove it writable, before any
-    training starts."""
-    check_new(path)
+    training starts. A lock file an earlier attempt left is ganzoo's own, so it does not count."""
+    check_new(path, allow=(".lock",))
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
@@ -207,7 +207,7 @@ class MetricsLog:
     def __init__(self, path: Path, resume_step: int | None = None):
         self.path = path
         if resume_step is not None and path.exists():
-            kept = [line for line in path.read_text().splitlines() if _step_of(line) is not None and _step_of(line) <= resume_step]
+            kept = [line for line in path.read_text(errors="replace").splitlines() if (_step_of(line) or resume_step + 1) <= resume_step]
             write_text(path, "".join(line + "\n" for line in kept))
         self._f = open(path, "a")
 
@@ -222,7 +222,7 @@ class MetricsLog:
 def _step_of(line: str) -> int | None:
     try:
         return int(json.loads(line)["step"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, IndexError):
         return None
 
 

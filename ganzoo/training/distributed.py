@@ -81,7 +81,14 @@ def init(device: torch.device) -> torch.device:
             )
         torch.cuda.set_device(local)
     if not active():
-        timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, "600")))
+        raw = os.environ.get(TIMEOUT_ENV, "600")
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = float("nan")
+        if not 0 < seconds < float("inf"):
+            raise ConfigError(f"{TIMEOUT_ENV}={raw!r}: give the seconds a collective may wait for a missing rank, a positive number such as 600.")
+        timeout = timedelta(seconds=seconds)
         dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timeout)
     return torch.device("cuda", local) if use_cuda else torch.device("cpu")
 
