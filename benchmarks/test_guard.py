@@ -46,8 +46,8 @@ def test_generator_step(benchmark, host, guard):
 
     def step():
         trainer.guard.begin()
-        _, labels = trainer.steps.critic_phase()
-        trainer.steps.generator_phase(labels, trainer.step)
+        _, batch = trainer.steps.critic_phase()
+        trainer.steps.generator_phase(batch, trainer.step)
         assert trainer.guard.step_ok()
 
     benchmark.pedantic(step, rounds=6, warmup_rounds=1)

@@ -243,9 +243,17 @@ class Constraint(Component):
 
 
 class Loss(Component):
-    """The adversarial objective, given critic scores (N,) on real and generated images."""
+    """The adversarial objective, given critic scores (N,) on real and generated images.
+
+    ``real_scores[i]`` and ``fake_scores[i]`` always belong together: the fake image ``i`` was
+    generated for the label of real image ``i``. A loss that compares them pair by pair
+    (relativistic losses) sets ``pairs_real_and_fake = True``; the engine then also passes the
+    critic's scores on that real batch to :meth:`generator_loss`, as ``real_scores`` (without a
+    gradient: the generator phase trains the generator only).
+    """
 
     kind = "loss"
+    pairs_real_and_fake: ClassVar[bool] = False
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -253,7 +261,8 @@ class Loss(Component):
     def critic_loss(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def generator_loss(self, fake_scores: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake_scores: torch.Tensor, real_scores: torch.Tensor | None = None) -> torch.Tensor:
+        """The generator's loss; ``real_scores`` is given only when ``pairs_real_and_fake`` is set."""
         raise NotImplementedError
 
 

@@ -33,8 +33,8 @@ def _steps(step, n, seed=7):
 
 def _engine_step(trainer):
     def step():
-        stats, labels = trainer.steps.critic_phase()
-        stats["loss_g"] = trainer.steps.generator_phase(labels, trainer.step)
+        stats, batch = trainer.steps.critic_phase()
+        stats["loss_g"] = trainer.steps.generator_phase(batch, trainer.step)
         return stats
     return step
 

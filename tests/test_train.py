@@ -125,9 +125,9 @@ def test_critic_phase_generates_fakes_without_a_graph(host, tiny):
     trainer = Trainer(cfg, host)
     seen = []
     trainer.generator.register_forward_hook(lambda m, i, o: seen.append((torch.is_grad_enabled(), o.requires_grad)))
-    _, labels = trainer.steps.critic_phase()
+    _, batch = trainer.steps.critic_phase()
     assert seen and all(flags == (False, False) for flags in seen)
-    trainer.steps.generator_phase(labels, trainer.step)
+    trainer.steps.generator_phase(batch, trainer.step)
     assert seen[-1] == (True, True)
 
 

@@ -42,8 +42,8 @@ class Setup:
     # -- the timed calls ------------------------------------------------------------------
     def generator_step(self) -> None:
         """One training step as ``ganzoo run`` does it: ``n_critic`` critic steps, then one generator step."""
-        _, labels = self.steps.critic_phase()
-        self.steps.generator_phase(labels, self.trainer.step)
+        _, batch = self.steps.critic_phase()
+        self.steps.generator_phase(batch, self.trainer.step)
 
     def critic_step(self, constrain: bool = True) -> None:
         """One critic update on the fixed batch, with or without the Lipschitz constraint."""

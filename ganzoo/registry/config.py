@@ -50,6 +50,7 @@ class TrainConfig(Config):
     sync_bn: bool = Field(False, description="under torchrun, BatchNorm statistics over the global batch (SyncBatchNorm, CUDA only); no effect in one process")
     ema: float = Field(0.0, ge=0.0, lt=1.0, description="decay of an exponential moving average of the generator weights used for samples (0: off; e.g. 0.999)")
     max_retries: int = Field(3, ge=0, le=1000, description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops")
+    tensorboard: bool = Field(False, description="also write TensorBoard event files into the run folder (needs the tensorboard extra: pip install 'ganzoo[tensorboard]')")
     # Speed settings (ganzoo/speed.py, ganzoo/precision.py); `ganzoo bench` measures each of them.
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only)")
     subpixel: bool = Field(True, description="compute the generator's 'nearest x2 upsampling, then 3x3 conv' layers as four 2x2 convs on the small map (same function, 4/9 of the multiply-adds; ganzoo/layers.py)")

@@ -149,8 +149,8 @@ class Trainer:
         non-finite and was undone (to be retried); NonFiniteError when the retries ran out."""
         critic_steps_before = self.steps.critic_steps
         self.guard.begin()  # snapshot the last good state
-        stats, labels = self.steps.critic_phase()
-        stats["loss_g"] = self.steps.generator_phase(labels, self.step)
+        stats, batch = self.steps.critic_phase()
+        stats["loss_g"] = self.steps.generator_phase(batch, self.step)
         self.guard.bad = distributed.all_any(self.guard.bad)  # ranks undo a bad step together
         if not self.guard.step_ok():
             self.steps.critic_steps = critic_steps_before

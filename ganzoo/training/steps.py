@@ -14,6 +14,7 @@ The labels of the last critic batch pass to the generator phase as an argument.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -24,6 +25,13 @@ from ganzoo.training.batches import Batches
 from ganzoo.training.ema import EMA
 from ganzoo.training.guard import NonFiniteGuard
 from ganzoo.training.precision import Precision
+
+
+class Batch(NamedTuple):
+    """Real images (B, C, H, W) and their labels (B,): the generator phase makes fakes for these labels."""
+
+    real: torch.Tensor
+    labels: torch.Tensor
 
 
 @dataclass
@@ -78,14 +86,14 @@ class Steps:
         )
 
     # -- the critic phase ------------------------------------------------------------------------
-    def critic_phase(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """``n_critic`` critic updates; their mean statistics, and the labels of the last batch."""
+    def critic_phase(self) -> tuple[dict[str, torch.Tensor], Batch]:
+        """``n_critic`` critic updates; their mean statistics, and the last real batch."""
         sums = {k: torch.zeros((), device=self.batches.images.device) for k in ("loss_d", "wasserstein", "penalty")}
         for _ in range(self.n_critic):
             real, labels = self.batches.next()
             for k, v in self.critic_step(real, self.fake_batch(labels), labels).items():
                 sums[k] += v
-        return {k: v / self.n_critic for k, v in sums.items()}, labels
+        return {k: v / self.n_critic for k, v in sums.items()}, Batch(real, labels)
 
     def critic_step(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, constrain: bool = True) -> dict[str, torch.Tensor]:
         """One critic update. ``constrain=False`` skips the Lipschitz constraint (``ganzoo bench`` prices it so)."""
@@ -109,13 +117,20 @@ class Steps:
                 "penalty": torch.zeros_like(total).detach() if penalty is None else penalty.detach()}
 
     # -- the generator phase ---------------------------------------------------------------------
-    def generator_phase(self, labels: torch.Tensor, step: int) -> torch.Tensor:
-        """One generator update for ``labels`` (the critic phase's last batch); ``step`` generator
-        steps are done before it. Returns the generator loss."""
+    def generator_phase(self, batch: Batch, step: int) -> torch.Tensor:
+        """One generator update for the labels of ``batch`` (the critic phase's last batch); ``step``
+        generator steps are done before it. Returns the generator loss."""
+        labels = batch.labels
         z = self.noise(labels.shape[0])
         with self.precision.autocast():
             scores = self.critic(self.generator(z, labels), labels).float()  # (B,): the critic gets no update
-            loss = self.guard.screen("loss_g", step + 1, self.loss.generator_loss(scores))
+            if self.loss.pairs_real_and_fake:  # relativistic: fake i is paired with real i (same label)
+                with torch.no_grad():
+                    real_scores = self.critic(batch.real, labels).float()  # (B,)
+                loss = self.loss.generator_loss(scores, real_scores)
+            else:
+                loss = self.loss.generator_loss(scores)
+            loss = self.guard.screen("loss_g", step + 1, loss)
         self.update(self.generator_update, loss, step + 1)
         if self.ema is not None:
             self.ema.update(self.generator, step)  # after-step
