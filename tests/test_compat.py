@@ -121,20 +121,94 @@ def test_the_engine_applies_the_built_critic_rules_even_when_a_constraint_overri
 
 def test_list_combinations_shows_every_component_and_each_refusal(capsys, host):
     assert main(["list", "--combinations", "--json"]) == 0
-    tables = {m["title"].split(" ")[0]: m["allowed"] for m in json.loads(capsys.readouterr().out)}
-    norm_constraint = tables["critic.norm"]
+    tables = {m["title"]: m["allowed"] for m in json.loads(capsys.readouterr().out)}
+    norm_constraint = tables["critic.norm (rows) x constraint (columns)"]
     assert set(norm_constraint) == set(host.components("normaliser"))
     assert set(norm_constraint["layer"]) == set(host.components("constraint"))
     assert norm_constraint["batch"]["clip"] is True and norm_constraint["layer"]["gp"] is True
     assert "batch-coupled" in norm_constraint["batch"]["gp"]
     assert "rewrites the critic's raw weights" in norm_constraint["spectral"]["clip"]
-    encoders = tables["critic/generator.encoder"]
-    assert encoders["projection"]["critic=dcgan"] is True and "cannot be used in a generator" in encoders["projection"]["generator=dcgan"]
-    assert encoders["cbn"]["generator=mlp"] is True and "cannot be used in a critic" in encoders["cbn"]["critic=resnet"]
-    assert "1x1" in tables["critic/generator.norm"]["instance"]["generator=mlp"]
+    critics = tables["critic (rows) x constraint (columns)"]
+    assert set(critics) == {f"critic={n}" for n in host.components("critic")} and critics["critic=dcgan"]["gp"] is True
+    encoders = tables["network (rows) x critic/generator.encoder (columns)"]
+    assert encoders["critic=dcgan"]["projection"] is True and "cannot be used in a generator" in encoders["generator=dcgan"]["projection"]
+    assert encoders["generator=mlp"]["cbn"] is True and "cannot be used in a critic" in encoders["critic=resnet"]["cbn"]
+    assert "1x1" in tables["network (rows) x critic/generator.norm (columns)"]["generator=mlp"]["instance"]
     assert main(["list", "--combinations"]) == 0
     out = capsys.readouterr().out
     assert "no (1)" in out and "(1) " in out
+
+
+def test_list_combinations_fits_80_columns_with_whole_names(capsys, monkeypatch, host):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["list", "--combinations"]) == 0
+    out = capsys.readouterr().out
+    table_lines = [line for line in out.splitlines() if line[:1] in "┃│┏┡└"]
+    assert table_lines and max(len(line) for line in table_lines) <= 80
+    assert "…" not in out
+    for name in [*host.components("critic"), *host.components("generator"), *host.components("constraint"), *host.components("normaliser")]:
+        assert name in out, name
+
+
+def test_a_critic_that_couples_the_batch_by_design_is_refused_with_per_sample_penalties(host, capsys):
+    """A critic class with ``batch_coupled = True`` (a minibatch-stddev layer) is refused with every
+    per-sample penalty whatever its norm, the reason names the critic and not a norm, and the
+    critic x constraint table shows it."""
+    import ganzoo
+
+    class MinibatchStd(torch.nn.Module):
+        batch_coupled = True
+
+        def forward(self, x):  # (N, C, H, W) -> (N, C + 1, H, W)
+            std = x.std(dim=0).mean().expand(x.shape[0], 1, *x.shape[2:])
+            return torch.cat((x, std), dim=1)
+
+    class StdCritic(ganzoo.Critic):
+        name = "std_test_critic"
+        description = "a critic with a minibatch standard deviation layer"
+        batch_coupled = True
+
+        class Config(ganzoo.Config):
+            norm: str = ganzoo.ComponentRef("normaliser", "layer", "norm layer")
+
+        def __init__(self, cfg, spec, parts):
+            super().__init__(cfg, spec, parts)
+            self.std = MinibatchStd()
+            self.conv = torch.nn.Conv2d(spec.channels + 1, 2, 3, padding=1)
+
+        def forward(self, x, labels):
+            return self.conv(self.std(x)).mean(dim=(1, 2, 3))  # (N,)
+
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_critics(self, register):
+            register(StdCritic)
+
+    host.register(Plugin(), name="throwaway-std")
+    try:
+        with pytest.raises(ConfigError) as err:
+            resolve([*SYNTH, "critic=std_test_critic", "critic.norm=layer", "constraint=gp"], host)
+        message = str(err.value)
+        assert "critic=std_test_critic couples the samples of a batch" in message and "No normaliser can change that" in message
+        assert "critic.norm=layer" not in message and "BatchNorm" not in message
+        resolve([*SYNTH, "critic=std_test_critic", "constraint=clip"], host)  # not a per-sample penalty: allowed
+        rows = {m.title: m for m in compat.matrices(host)}["critic (rows) x constraint (columns)"]
+        assert ("critic=std_test_critic", "gp") in rows.refused and ("critic=std_test_critic", "clip") not in rows.refused
+    finally:
+        host.unregister("throwaway-std")
+
+
+def test_the_built_critic_check_names_the_coupling_layer(host):
+    class Hidden(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = torch.nn.Sequential(torch.nn.Identity(), torch.nn.BatchNorm1d(1))
+
+    critic = Hidden()
+    critic.name = "hidden"
+    with pytest.raises(ConfigError) as err:
+        compat.check_built(critic, host.get("constraint", "gp")(host.get("constraint", "gp").Config()))
+    assert "pool.1 (BatchNorm1d)" in str(err.value) and "no normaliser can change that" in str(err.value)
 
 
 def test_rules_read_class_flags_so_third_party_components_are_covered(host):

@@ -42,7 +42,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([{"kind": e.kind, "name": e.name, "description": e.description, "reference": e.reference, "provider": e.provider} for e in entries], indent=2))
         return 0
-    show_table("ganzoo components", ("kind", "name", "description", "reference"), [(e.kind, e.name, e.description, e.reference) for e in entries])
+    show_table("ganzoo components (ganzoo show KIND NAME for a component's options)", ("kind", "name", "description", "reference", "provider"),
+               [(e.kind, e.name, e.description, e.reference, e.provider.removeprefix("ganzoo_plugins.")) for e in entries])
     if not entries:
         err().print(f"no component matches {pattern!r}", markup=False)
     return 0
@@ -76,5 +77,6 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([p.__dict__ for p in plugins], indent=2))
         return 0
-    show_table("loaded ganzoo plugins", ("plugin", "version", "source"), [(p.name, p.version, p.source) for p in plugins])
+    show_table("loaded ganzoo plugins", ("plugin", "version", "source", "distribution", "status"),
+               [(p.name, p.version, p.source, p.distribution, f"failed: {p.error} Its components were skipped." if p.error else "loaded") for p in plugins])
     return 0

@@ -24,7 +24,8 @@ class Models:
 
 def load_data(cfg: RunConfig, host: PluginHost) -> ImageData:
     name, options = cfg.components["data"]
-    data = host.get("dataset", name)(options).load()
+    with host.blamed(f"loading the data (data={name})"):
+        data = host.get("dataset", name)(options).load()
     n = data.images.shape[0]
     if data.images.dim() != 4 or data.images.shape[2] != data.images.shape[3] or data.labels.shape != (n,) or n == 0:
         raise ConfigError(f"data={name} returned images {tuple(data.images.shape)} and labels {tuple(data.labels.shape)}; expected (N, C, S, S) and (N,) with N > 0.")
@@ -64,12 +65,23 @@ def build_models(cfg: RunConfig, spec: DataSpec, host: PluginHost) -> Models:
     generator = _guarded(host, "generator", cfg, spec, lambda: network(host, "generator", *cfg.components["generator"], spec, cfg.subparts.get("generator")))
     c_name, c_opts = cfg.components["constraint"]
     constraint = _guarded(host, "constraint", cfg, spec, lambda: host.get("constraint", c_name)(c_opts))
-    check_built(critic, constraint)  # the general rules, whatever the constraint's own check does
+    norm_coupled = any(getattr(host.get("normaliser", getattr(cfg.options("critic"), f)), "batch_coupled", False)
+                       for f in ref_fields(type(critic), "normaliser"))
+    check_built(critic, constraint, norm_coupled)  # the general rules, whatever the constraint's own check does
     constraint.check(critic)
     l_name, l_opts = cfg.components["loss"]
     models = Models(critic, generator, constraint, _guarded(host, "loss", cfg, spec, lambda: host.get("loss", l_name)(l_opts)))
     probe(models, spec, cfg, host)
+    with host.blamed(f"trying the loss '{l_name}' on two scores before training"):
+        _probe_loss(models.loss)
     return models
+
+
+def _probe_loss(loss: Loss) -> None:
+    """The loss on two made-up scores, so that a loss that raises fails before any training."""
+    real, fake = torch.tensor([0.5, 1.0]), torch.tensor([-0.5, 0.0])
+    loss.critic_loss(real, fake)
+    loss.generator_loss(fake, real) if loss.pairs_real_and_fake else loss.generator_loss(fake)
 
 
 @torch.no_grad()
@@ -95,19 +107,32 @@ def _describe(host: PluginHost, slot: str, cfg: RunConfig, spec: DataSpec) -> st
     name, options = cfg.components[slot]
     kind = "dataset" if slot == "data" else slot
     refs = ", ".join(f"{slot}.{k}={v}" for k, v in options.model_dump().items() if isinstance(v, str))
-    return (f"The {slot} '{name}' ({refs + ', ' if refs else ''}from plugin '{host.components(kind)[name].provider}') "
+    entry = host.components(kind)[name]
+    info = {p.name: p for p in host.plugins()}.get(entry.provider)
+    dist = f", distribution '{info.distribution}'" if info is not None and info.distribution else ""
+    return (f"The {slot} '{name}' ({refs + ', ' if refs else ''}from plugin '{entry.provider}'{dist}) "
             f"on {spec.channels}x{spec.size}x{spec.size} images with {spec.num_classes} classes")
 
 
 def _guarded(host: PluginHost, slot: str, cfg: RunConfig, spec: DataSpec, make):
-    """Call ``make``; an exception from a component becomes one paragraph naming it and its plugin."""
+    """Call ``make``; an exception from a component becomes one paragraph naming it and its plugin:
+    the part whose code raised (a normaliser or encoder a network uses, say), else the slot's own."""
     try:
         return make()
     except GanzooError:
         raise
     except Exception as exc:
+        entry = host.culprit(exc)
+        name = cfg.components[slot][0]
+        message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        if entry is not None and (entry.kind, entry.name) != ("dataset" if slot == "data" else slot, name):
+            raise PluginError(
+                f"{host.who(entry)[0].upper()}{host.who(entry)[1:]} raised {message} while ganzoo built "
+                f"{_describe(host, slot, cfg, spec)[0].lower()}{_describe(host, slot, cfg, spec)[1:]}. The plugin '{entry.provider}' has a "
+                f"bug or cannot handle these sizes: choose another {entry.kind}, or report it to the plugin's authors."
+            ) from exc
         raise PluginError(
-            f"{_describe(host, slot, cfg, spec)} failed: {type(exc).__name__}: {exc}. Choose other sizes "
+            f"{_describe(host, slot, cfg, spec)} failed: {message}. Choose other sizes "
             f"(data.size, data.channels) or another {slot}; if the sizes are sensible, the plugin has a bug."
         ) from exc
 

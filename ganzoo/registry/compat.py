@@ -65,10 +65,24 @@ def _or(names: str) -> str:
     return f"{head} or {last}" if head else last
 
 
+def _not_per_sample(host: "PluginHost | None") -> str:
+    names = _names(host, "constraint", lambda c: not c.per_sample)
+    return f" (constraint={_or(names)})" if names else ""
+
+
 def _per_sample_penalty(picks: Picks, host: "PluginHost | None") -> Iterable[Problem]:
     constraint = picks.get("constraint")
     if constraint is None or not constraint.per_sample:
         return
+    critic = picks.get("critic")
+    if critic is not None and getattr(critic, "batch_coupled", False):  # the critic itself couples (minibatch stddev...)
+        yield Problem(("critic", "constraint"), (
+            f"constraint={constraint.name} penalises each sample's input gradient on its own, but critic={critic.name} "
+            "couples the samples of a batch by design (batch_coupled = True: a layer such as minibatch standard "
+            "deviation reads the whole batch), so each score depends on the others and the penalty does not measure "
+            "what it claims. No normaliser can change that: use a constraint that is not a per-sample penalty"
+            + _not_per_sample(host) + ", or another critic."
+        ))
     for key, norm in _subs(picks, "critic", "normaliser"):
         if norm.batch_coupled:
             ok = _names(host, "normaliser", lambda c: not c.batch_coupled)
@@ -77,8 +91,7 @@ def _per_sample_penalty(picks: Picks, host: "PluginHost | None") -> Iterable[Pro
                 f"{key}={norm.name} is batch-coupled (it mixes the samples of a batch), so each score "
                 "depends on the others and the penalty does not measure what it claims. Use a per-sample "
                 "norm" + (f" ({key}={_or(ok)})" if ok else "")
-                + " or a constraint that is not a per-sample penalty"
-                + (f" (constraint={_or(_names(host, 'constraint', lambda c: not c.per_sample))})" if host else "") + "."
+                + " or a constraint that is not a per-sample penalty" + _not_per_sample(host) + "."
             ))
 
 
@@ -131,14 +144,32 @@ def problems(picks: Picks, host: "PluginHost | None" = None) -> list[Problem]:
     return [p for rule in RULES for p in rule(picks, host)]
 
 
-def check_built(critic: "Critic", constraint: "Constraint") -> None:
-    """The batch-coupling and reparametrisation rules, applied to a built critic's layers."""
-    if constraint.per_sample and is_batch_coupled(critic):
+def coupling_layer(module: "Critic") -> tuple[str, str] | None:
+    """(name, type) of the first layer of a built network that mixes the samples of a batch, or None.
+    The network itself counts when its class says ``batch_coupled = True``."""
+    from torch import nn
+
+    for name, m in module.named_modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "batch_coupled", False):
+            return (name or "(the network itself)", type(m).__name__)
+    return None
+
+
+def check_built(critic: "Critic", constraint: "Constraint", norm_coupled: bool = False) -> None:
+    """The batch-coupling and reparametrisation rules, applied to a built critic's layers (which also
+    catches a critic that hard-codes BatchNorm or a minibatch-statistics layer). ``norm_coupled``: the
+    coupling comes from the normaliser the user chose (then a per-sample norm is the remedy)."""
+    found = coupling_layer(critic) if constraint.per_sample else None
+    if found is not None:
+        where, kind = found
+        remedy = ("Use a per-sample norm (critic.norm=layer, for example) or a constraint that is not a per-sample "
+                  "penalty (constraint=clip or none)." if norm_coupled else
+                  "The layer is part of the critic, so no normaliser can change that: use a constraint that is not "
+                  "a per-sample penalty (constraint=clip or none), or another critic.")
         raise ConfigError(
-            f"Constraint '{constraint.name}' penalises each sample's gradient on its own, but critic "
-            f"'{critic.name}' contains a batch-coupled layer (BatchNorm), so each score depends on "
-            "the other samples in the batch and the penalty is not what it claims to be. Use a "
-            "per-sample norm (critic.norm=layer, for example) or constraint=clip."
+            f"Constraint '{constraint.name}' penalises each sample's gradient on its own, but critic '{critic.name}' "
+            f"contains a batch-coupled layer, {where} ({kind}), so each score depends on the other samples in the "
+            f"batch and the penalty is not what it claims to be. {remedy}"
         )
     if constraint.acts_on_weights and has_reparametrised_weights(critic):
         raise ConfigError(
@@ -169,32 +200,39 @@ class Matrix:
 
 
 def matrices(host: "PluginHost") -> list[Matrix]:
-    """What may be combined with what, for every pair of choices a rule relates."""
+    """What may be combined with what, for every pair of choices a rule relates. Rows are the longer
+    names (networks), columns the short ones, so the tables fit a terminal."""
 
     def names(kind: str) -> list[str]:
         return sorted(host.components(kind), key=natural_key)
+
+    def refuse(m: Matrix, row: str, col: str, picks: dict[str, type]) -> None:
+        found = problems(picks, host)
+        if found:
+            m.refused[(row, col)] = " ".join(p.reason for p in found)
 
     out = []
     cons = Matrix("critic.norm (rows) x constraint (columns)", names("normaliser"), names("constraint"))
     for r in cons.rows:
         for c in cons.cols:
-            found = problems({"critic.norm": host.get("normaliser", r), "constraint": host.get("constraint", c)}, host)
-            if found:
-                cons.refused[(r, c)] = " ".join(p.reason for p in found)
+            refuse(cons, r, c, {"critic.norm": host.get("normaliser", r), "constraint": host.get("constraint", c)})
     out.append(cons)
+    critics = Matrix("critic (rows) x constraint (columns)", [f"critic={n}" for n in names("critic")], names("constraint"))
+    for n in names("critic"):
+        for c in critics.cols:
+            refuse(critics, f"critic={n}", c, {"critic": host.get("critic", n), "constraint": host.get("constraint", c)})
+    out.append(critics)
     nets = [(net, n) for net in NETWORKS for n in names(net)]
     for kind, label in (("normaliser", "norm"), ("encoder", "encoder")):
-        m = Matrix(f"{NETWORKS[0]}/{NETWORKS[1]}.{label} (rows) x network (columns)", names(kind), [f"{net}={n}" for net, n in nets])
+        m = Matrix(f"network (rows) x {NETWORKS[0]}/{NETWORKS[1]}.{label} (columns)", [f"{net}={n}" for net, n in nets], names(kind))
         for net, n in nets:
             net_cls = host.get(net, n)
             fields = ref_fields(net_cls, kind)
-            for r in m.rows:
-                col = f"{net}={n}"
+            row = f"{net}={n}"
+            for col in m.cols:
                 if not fields:
-                    m.absent.add((r, col))
+                    m.absent.add((row, col))
                     continue
-                found = problems({net: net_cls, **{f"{net}.{f}": host.get(kind, r) for f in fields}}, host)
-                if found:
-                    m.refused[(r, col)] = " ".join(p.reason for p in found)
+                refuse(m, row, col, {net: net_cls, **{f"{net}.{f}": host.get(kind, col) for f in fields}})
         out.append(m)
     return out

@@ -77,7 +77,7 @@ class RunConfig:
     out: str | None = None
     preset: str = DEFAULT_PRESET
     resume: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    dropped: dict[str, Any] = field(default_factory=dict)  # preset options dropped because the user picked another component
 
     def name(self, slot: str) -> str:
         return self.components[slot][0]
@@ -107,8 +107,10 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
     base = preset_values(preset) if use_preset else {}
     # When the user picks a different component than the preset, the preset's options for the old
     # component no longer apply; the same for a sub-component (a new critic.norm drops critic.norm.*).
+    dropped: dict[str, Any] = {}
     for key in [k for k in user if k in SLOTS or (k.count(".") == 1 and k.partition(".")[0] in SLOTS)]:
         if str(user[key]) != str(base.get(key)):
+            dropped.update({k: v for k, v in base.items() if k.startswith(key + ".") and k not in user})
             base = {k: v for k, v in base.items() if not k.startswith(key + ".")}
     merged = {**base, **user}
 
@@ -160,7 +162,7 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
     for key, val in (("out", out), ("resume", resume)):
         if val is not None and (not isinstance(val, str) or not val.strip()):
             raise ConfigError(f"{key}= needs a directory path, got {val!r}.")
-    cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume)
+    cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume, dropped=dropped)
     if check_compat:
         check_combination(cfg, host)  # combinations that cannot work are refused here, before anything is built
     return cfg

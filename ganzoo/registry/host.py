@@ -17,15 +17,16 @@ import importlib.metadata as md
 import os
 import re
 import warnings
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import pluggy
 from pydantic import BaseModel
 
 from ganzoo import hookspecs
 from ganzoo.components import BASES, KINDS, Component
-from ganzoo.errors import PluginError, unknown
+from ganzoo.errors import GanzooError, PluginError, unknown
 from ganzoo.registry.catalogue import builtin_modules
 from ganzoo.registry.names import natural_key
 from ganzoo.version import __version__
@@ -69,6 +70,8 @@ class PluginInfo:
     name: str
     version: str
     source: str  # "builtin", "entry point" or "registered"
+    distribution: str = ""  # the installed distribution that provides it ("ganzoo" for built-ins)
+    error: str = ""  # why its components were skipped, when a hook of it failed
 
 
 class PluginHost:
@@ -99,7 +102,7 @@ class PluginHost:
     def _load_builtins(self) -> None:
         for module_name in builtin_modules():
             module = importlib.import_module(module_name)
-            self.register(module, name=module_name, source="builtin", version=__version__)
+            self.register(module, name=module_name, source="builtin", version=__version__, distribution="ganzoo")
 
     def _load_entry_points(self, eps: Iterable[md.EntryPoint], blocked: set[str]) -> None:
         for ep in eps:
@@ -110,7 +113,7 @@ class PluginHost:
                 continue
             try:
                 plugin = ep.load()
-                self.register(plugin, name=ep.name, source="entry point", version=version)
+                self.register(plugin, name=ep.name, source="entry point", version=version, distribution=dist_name)
                 self.pm.check_pending()
             except Exception as exc:  # a broken third-party plugin must not break ganzoo
                 if self.pm.has_plugin(ep.name):
@@ -118,7 +121,7 @@ class PluginHost:
                     self._info.pop(ep.name, None)
                 warnings.warn(
                     f"Skipped ganzoo plugin '{ep.name}' from distribution '{dist_name}' "
-                    f"({ep.value}): {type(exc).__name__}: {exc}. Set GANZOO_BLOCK_PLUGINS={ep.name} "
+                    f"({ep.value}): {type(exc).__name__}: {_sentence(exc)} Set GANZOO_BLOCK_PLUGINS={ep.name} "
                     "to silence this, or GANZOO_DISABLE_PLUGIN_AUTOLOAD=1 to load no plugins.",
                     PluginWarning,
                     stacklevel=2,
@@ -126,10 +129,10 @@ class PluginHost:
                 continue
             self._third_party.add(ep.name)
 
-    def register(self, plugin: object, name: str | None = None, *, source: str = "registered", version: str = "") -> str:
+    def register(self, plugin: object, name: str | None = None, *, source: str = "registered", version: str = "", distribution: str = "") -> str:
         """Register a plugin object (module or instance); tests use this with throwaway plugins."""
         name = self.pm.register(plugin, name=name) or name or ""
-        self._info[name] = PluginInfo(name=name, version=version, source=source)
+        self._info[name] = PluginInfo(name=name, version=version, source=source, distribution=distribution)
         self._components = None
         return name
 
@@ -156,9 +159,13 @@ class PluginHost:
                     offered = self._hook_arguments(register)
                     impl.function(**{arg: offered[arg] for arg in impl.argnames if arg in offered})
                 except Exception as exc:
-                    msg = f"Plugin '{provider}' failed in {HOOKS[kind]}: {type(exc).__name__}: {exc}"
+                    info = self._info.get(provider)
+                    dist = f" from distribution '{info.distribution}'" if info is not None and info.distribution else ""
+                    msg = f"Plugin '{provider}'{dist} failed in {HOOKS[kind]}: {type(exc).__name__}: {_sentence(exc)}"
                     if provider in self._third_party:
-                        warnings.warn(msg + " Its components were skipped.", PluginWarning, stacklevel=2)
+                        if info is not None and not info.error:
+                            self._info[provider] = replace(info, error=f"{HOOKS[kind]} raised {type(exc).__name__}: {_sentence(exc)}")
+                        warnings.warn(f"{msg} Its components were skipped. Set GANZOO_BLOCK_PLUGINS={provider} to silence this.", PluginWarning, stacklevel=2)
                         continue
                     raise PluginError(msg) from exc
                 for entry in staged:
@@ -197,10 +204,66 @@ class PluginHost:
         return sorted(out, key=lambda e: (KINDS.index(e.kind), natural_key(e.name)))
 
     def plugins(self) -> list[PluginInfo]:
+        """Every loaded plugin, with the failure of any hook of it (``error``)."""
+        self._collect()  # runs the registry hooks, so that a plugin failing in one shows its error
         return sorted(self._info.values(), key=lambda p: (p.source != "builtin", natural_key(p.name)))
+
+    # -- which plugin a failure comes from ------------------------------------------------------
+    def culprit(self, exc: BaseException) -> Entry | None:
+        """The registered component whose code raised ``exc``: the innermost frame of its traceback
+        that runs in a module defining a component (the frame's ``self`` picks between several
+        components of one module). None when no component's code is on the traceback."""
+        by_module: dict[str, list[Entry]] = {}
+        for kind in KINDS:
+            for entry in self.components(kind).values():
+                by_module.setdefault(entry.cls.__module__, []).append(entry)
+        frames = []
+        tb = exc.__traceback__
+        while tb is not None:
+            frames.append(tb.tb_frame)
+            tb = tb.tb_next
+        for frame in reversed(frames):
+            entries = by_module.get(frame.f_globals.get("__name__", ""))
+            if entries:
+                owner = frame.f_locals.get("self")
+                return next((e for e in entries if isinstance(owner, e.cls) or owner is e.cls), entries[0])
+        return None
+
+    def who(self, entry: Entry) -> str:
+        """"the normaliser 'x' (from plugin 'p', distribution 'd')": how errors name a component."""
+        info = self._info.get(entry.provider)
+        dist = f", distribution '{info.distribution}'" if info is not None and info.distribution else ""
+        return f"the {entry.kind} '{entry.name}' (from plugin '{entry.provider}'{dist})"
+
+    @contextmanager
+    def blamed(self, doing: str | Callable[[], str]) -> Iterator[None]:
+        """An exception from a component's code inside this block becomes one paragraph that names the
+        component, its plugin and distribution and what ganzoo was ``doing`` (exit 2). Exceptions
+        from ganzoo's own code pass through unchanged."""
+        try:
+            yield
+        except (GanzooError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            entry = self.culprit(exc)
+            if entry is None:
+                raise
+            what = doing() if callable(doing) else doing
+            message = " ".join(str(exc).split()) or "(no message)"
+            raise PluginError(
+                f"{self.who(entry)[0].upper()}{self.who(entry)[1:]} raised {type(exc).__name__}: {message} while {what}. "
+                f"The plugin '{entry.provider}' has a bug or cannot handle this setting: choose another {entry.kind}, or "
+                "report it to the plugin's authors with this message."
+            ) from exc
 
     def versions(self) -> dict[str, str]:
         return {p.name: p.version for p in self.plugins()}
+
+
+def _sentence(exc: BaseException) -> str:
+    """An exception's message as one sentence ending in a full stop."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _validate(cls: Any, kind: str, provider: str) -> str:

@@ -34,12 +34,16 @@ def dry_run(cfg: RunConfig, host: PluginHost) -> dict[str, Any]:
     """What ``--dry-run`` prints: the resolved config, data sizes and parameter counts."""
     spec = load_data(cfg, host).spec
     models = build_models(cfg, spec, host)
-    return {
+    out = {
         "config": cfg.to_dict(),
         "data": {"channels": spec.channels, "size": spec.size, "num_classes": spec.num_classes},
         "params": {"critic": count_params(models.critic), "generator": count_params(models.generator)},
         "plugins": host.versions(),
     }
+    if cfg.dropped:  # switching critic= (say) drops the preset's options for the critic it replaced
+        out["dropped_from_preset"] = {"note": f"these options of preset '{cfg.preset}' were for components you replaced, so they do not apply",
+                                      "options": cfg.dropped}
+    return out
 
 
 def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = None) -> Path:
@@ -110,13 +114,16 @@ def _writing(run_dir: Path) -> Iterator[None]:
 
 def _train(trainer: Trainer, run_dir: Path) -> None:
     """Record the run's configuration, then train with a recorder on rank 0."""
+    doing = lambda: f"training (generator step {trainer.step + 1} of {trainer.cfg.train.steps})"  # noqa: E731
     if not distributed.is_writer():
-        trainer.fit()
+        with trainer.host.blamed(doing):
+            trainer.fit()
         return
     folder.write_config(run_dir, {**state.header(trainer), "params": trainer.params()})
     recorder = RunRecorder(run_dir, trainer)
     try:
-        trainer.fit(recorder)
+        with trainer.host.blamed(doing):
+            trainer.fit(recorder)
     finally:
         recorder.close()
 

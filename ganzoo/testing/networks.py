@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ganzoo.components import DataSpec, Encoder, ref_fields
+from ganzoo.layers import is_batch_coupled
 from ganzoo.penalties import input_gradient_norms
 from ganzoo.registry import compat
 from ganzoo.registry.build import network
@@ -59,9 +60,11 @@ def network_cases(host: PluginHost, kind: str) -> list[tuple[str, str, str]]:
     return cases
 
 
-def _build(host: PluginHost, kind: str, name: str, spec: DataSpec, norm: str | None, encoder: str | None, options: dict | None, seed: int) -> nn.Module:
+def _build(host: PluginHost, kind: str, name: str, spec: DataSpec, norm: str | None, encoder: str | None, options: dict | None, seed: int, deep: bool = False) -> nn.Module:
     cls = host.get(kind, name)
     opts = tiny_options(cls, **(options or {}))
+    if deep:  # at DEEP_SIZE: size options of at least DEEP_WIDTH
+        opts.update({k: max(int(v), DEEP_WIDTH) for k, v in opts.items() if k in ("width", "base")})
     for field in ref_fields(cls, "normaliser"):
         if norm:
             opts[field] = norm
@@ -70,6 +73,20 @@ def _build(host: PluginHost, kind: str, name: str, spec: DataSpec, norm: str | N
             opts[field] = encoder
     torch.manual_seed(seed)
     return network(host, kind, name, cls.Config(**opts), spec)
+
+
+DEEP_SIZE = 32  # deep enough that every built-in network builds all its kinds of layers
+DEEP_WIDTH = 4  # at that depth two channels can leave every ReLU of a tiny plain network dead
+
+
+
+
+def _shapes(channels: Iterable[int], size: int | None) -> list[tuple[int, int]]:
+    """(channels, size) pairs to check: every channel count at 8x8, the first again at 32x32."""
+    channels = list(channels)
+    if size is not None:
+        return [(c, size) for c in channels]
+    return [(c, 8) for c in channels] + [(channels[0], DEEP_SIZE)]
 
 
 def _picked(host: PluginHost, module: nn.Module, kind: str) -> list[type]:
@@ -125,9 +142,11 @@ def _check_conditioning(what: str, module: nn.Module, first: torch.Tensor, label
 
 def check_critic(
     host: PluginHost, name: str, *, norm: str | None = None, encoder: str | None = None,
-    options: dict | None = None, channels: Iterable[int] = (1, 3), size: int = 8, num_classes: int = 3, batch: int = 4,
+    options: dict | None = None, channels: Iterable[int] = (1, 3), size: int | None = None, num_classes: int = 3, batch: int = 4,
 ) -> None:
-    """The critic contract, for each channel count:
+    """The critic contract, for each channel count at 8x8, and for the first channel count again at
+    32x32, where networks whose depth grows with the image size build every layer they have (or
+    only at ``size`` when given):
 
     - ``(N, C, S, S), (N,) -> (N,)`` finite scores, also at batch size 1;
     - without a batch-coupled layer, each score depends only on its own sample, and the
@@ -136,22 +155,24 @@ def check_critic(
     - the scores depend on the labels exactly when the encoder conditions;
     - a safetensors save/load round trip gives the same scores.
     """
-    for c in channels:
+    for c, size in _shapes(channels, size):
         spec = DataSpec(c, size, num_classes)
         what = f"critic '{name}' (norm={norm}, encoder={encoder}, {c}x{size}x{size})"
-        critic = _build(host, "critic", name, spec, norm, encoder, options, seed=0).train()
+        critic = _build(host, "critic", name, spec, norm, encoder, options, deep=size >= DEEP_SIZE, seed=0).train()
         x = torch.randn(batch, c, size, size)
         labels = torch.arange(batch) % num_classes
         out = critic(x, labels)
         assert out.shape == (batch,), f"{what}: expected scores of shape ({batch},), got {tuple(out.shape)}"
         assert torch.isfinite(out).all(), f"{what}: non-finite scores"
-        coupled = any(n.batch_coupled for n in _picked(host, critic, "normaliser"))
+        coupled = is_batch_coupled(critic)  # its norm layers, a layer flagged batch_coupled, or the critic's own flag
         one = copy.deepcopy(critic).eval() if coupled else copy.deepcopy(critic)
         single = one(x[:1], labels[:1])
         assert single.shape == (1,) and torch.isfinite(single).all(), f"{what}: fails at batch size 1"
         if not coupled:
             whole = copy.deepcopy(critic)(x, labels)[:1]
-            assert torch.allclose(single, whole, atol=1e-5, rtol=1e-4), f"{what}: a sample's score depends on the rest of the batch, but no batch-coupled normaliser was chosen"
+            assert torch.allclose(single, whole, atol=1e-5, rtol=1e-4), (
+                f"{what}: a sample's score depends on the rest of the batch, but nothing in the critic says it is batch-coupled: "
+                "set batch_coupled = True on the layer that mixes samples (or on the critic class)")
             critic.zero_grad(set_to_none=True)
             norms = input_gradient_norms(critic, x, labels)
             ((norms - 1.0) ** 2).mean().backward()
@@ -167,15 +188,17 @@ def check_critic(
                 if p.dim() >= 2:
                     assert p.grad is not None and torch.isfinite(p.grad).all(), f"{what}: no finite gradient for weight '{n}'"
         _check_conditioning(what, critic, x, labels, num_classes)
-        fresh = _build(host, "critic", name, spec, norm, encoder, options, seed=1)
+        fresh = _build(host, "critic", name, spec, norm, encoder, options, deep=size >= DEEP_SIZE, seed=1)
         safetensors_round_trip(critic, fresh, x, labels)
 
 
 def check_generator(
     host: PluginHost, name: str, *, norm: str | None = None, encoder: str | None = None,
-    options: dict | None = None, channels: Iterable[int] = (1, 3), size: int = 8, num_classes: int = 3, batch: int = 4,
+    options: dict | None = None, channels: Iterable[int] = (1, 3), size: int | None = None, num_classes: int = 3, batch: int = 4,
 ) -> None:
-    """The generator contract, for each channel count:
+    """The generator contract, for each channel count at 8x8, and for the first channel count again at
+    32x32, where networks whose depth grows with the image size build every layer they have (or
+    only at ``size`` when given):
 
     - ``(N, z_dim), (N,) -> (N, C, S, S)`` images in [-1, 1], also at batch size 1 (in eval mode;
       in train mode too without a batch-coupled normaliser);
@@ -183,10 +206,10 @@ def check_generator(
     - the images depend on the labels exactly when the encoder conditions;
     - a safetensors save/load round trip gives the same images.
     """
-    for c in channels:
+    for c, size in _shapes(channels, size):
         spec = DataSpec(c, size, num_classes)
         what = f"generator '{name}' (norm={norm}, encoder={encoder}, {c}x{size}x{size})"
-        gen = _build(host, "generator", name, spec, norm, encoder, options, seed=0).train()
+        gen = _build(host, "generator", name, spec, norm, encoder, options, deep=size >= DEEP_SIZE, seed=0).train()
         z = torch.randn(batch, gen.z_dim)
         labels = torch.arange(batch) % num_classes
         out = gen(z, labels)
@@ -195,13 +218,13 @@ def check_generator(
         out.square().mean().backward()
         for n, p in gen.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all(), f"{what}: no finite gradient for parameter '{n}'"
-        coupled = any(n.batch_coupled for n in _picked(host, gen, "normaliser"))
+        coupled = is_batch_coupled(gen)
         for mode in ("eval",) if coupled else ("eval", "train"):
             one = copy.deepcopy(gen).train(mode == "train")
             single = one(z[:1], labels[:1])
             assert single.shape == (1, c, size, size) and torch.isfinite(single).all(), f"{what}: fails at batch size 1 ({mode} mode)"
         _check_conditioning(what, gen, z, labels, num_classes)
-        fresh = _build(host, "generator", name, spec, norm, encoder, options, seed=1)
+        fresh = _build(host, "generator", name, spec, norm, encoder, options, deep=size >= DEEP_SIZE, seed=1)
         safetensors_round_trip(gen, fresh, z, labels)
 
 

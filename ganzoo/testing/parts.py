@@ -91,31 +91,61 @@ def check_constraint(host: PluginHost, name: str, *, options: dict | None = None
         pen.backward()
         assert critic.conv.weight.grad is not None and critic.conv.weight.grad.abs().sum() > 0, f"constraint '{name}': the penalty does not reach the critic's weights"
     constraint.after_critic_step(critic)
-    if "interval" in cls.Config.model_fields and pen is not None:
+    if "interval" in cls.Config.model_fields and pen is not None:  # against interval=1, whatever `options` set
         lazy = cls(cls.Config(**{**(options or {}), "interval": 3}))
         assert lazy.penalty(critic, real, fake, labels, 1) is None, f"constraint '{name}': interval=3 must skip step 1"
         torch.manual_seed(1)
         scaled = lazy.penalty(critic, real, fake, labels, 3)
         torch.manual_seed(1)
-        every = constraint.penalty(critic, real, fake, labels, 3)
+        every = cls(cls.Config(**{**(options or {}), "interval": 1})).penalty(critic, real, fake, labels, 3)
+        assert scaled is not None and every is not None, f"constraint '{name}': a penalty due at this step returned None"
         assert torch.allclose(scaled, 3 * every, rtol=1e-5), f"constraint '{name}': interval=3 must scale the penalty by 3"
 
 
+def _generator_loss(loss, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """The generator loss as the engine calls it (real scores only for a pairing loss)."""
+    return loss.generator_loss(fake, real.detach()) if loss.pairs_real_and_fake else loss.generator_loss(fake)
+
+
 def check_loss(host: PluginHost, name: str, *, options: dict | None = None) -> None:
-    """Critic and generator losses are finite scalars; raising a real score never raises the
-    critic loss, raising a fake score never lowers it, and raising a fake score never raises the
-    generator loss."""
+    """The loss contract, which Wasserstein, hinge, non-saturating, least-squares and relativistic
+    losses all keep:
+
+    - both losses are finite scalars with a gradient;
+    - a critic that cannot tell real from fake (equal scores, at several score levels) is pushed to
+      tell them apart: moving real scores up and fake scores down lowers the critic loss;
+    - against a critic that tells them apart (real scores above fake ones), raising the fake scores
+      lowers the generator loss;
+    - a loss that says it pairs real and fake scores (``pairs_real_and_fake``) depends on which real
+      score is paired with which fake one; the engine passes it the real scores in the generator phase.
+
+    A loss with a sign the wrong way round, or one that ignores its inputs, fails.
+    """
     cls = host.get("loss", name)
     loss = cls(cls.Config(**(options or {})))
-    real = torch.linspace(-2, 2, 5, requires_grad=True)
-    fake = torch.linspace(-2, 2, 5, requires_grad=True)
-    d = loss.critic_loss(real, fake)
-    assert d.dim() == 0 and torch.isfinite(d), f"loss '{name}': critic_loss must be a finite scalar"
-    g_real, g_fake = torch.autograd.grad(d, (real, fake))
-    assert (g_real <= 0).all() and (g_fake >= 0).all() and (g_real.abs().sum() + g_fake.abs().sum()) > 0, f"loss '{name}': the critic loss must fall as real scores rise and fake scores fall"
-    g = loss.generator_loss(fake)
-    assert g.dim() == 0 and torch.isfinite(g), f"loss '{name}': generator_loss must be a finite scalar"
-    (g_gen,) = torch.autograd.grad(g, fake)
-    assert (g_gen <= 0).all() and g_gen.abs().sum() > 0, f"loss '{name}': the generator loss must fall as fake scores rise"
+    n = 6
+    for level in (-2.0, -0.5, 0.0, 0.5, 2.0):  # equal scores: the critic cannot tell real from fake
+        real = torch.full((n,), level, requires_grad=True)
+        fake = torch.full((n,), level, requires_grad=True)
+        d = loss.critic_loss(real, fake)
+        assert d.dim() == 0 and torch.isfinite(d), f"loss '{name}': critic_loss must be a finite scalar"
+        g_real, g_fake = (torch.zeros(n) if g is None else g for g in torch.autograd.grad(d, (real, fake), allow_unused=True))
+        apart = float(g_real.sum() - g_fake.sum())  # d/dt critic_loss(real + t, fake - t) at t = 0
+        assert apart < 0, (
+            f"loss '{name}': at equal real and fake scores ({level:g}) the critic loss must fall when real "
+            f"scores rise and fake scores fall (its directional derivative is {apart:.3g})"
+        )
+    real = torch.linspace(0.5, 1.5, n)  # a critic that tells them apart: real above fake
+    for fake_level in (-1.5, -0.5, 0.0):
+        fake = (torch.linspace(-0.5, 0.5, n) + fake_level).requires_grad_(True)
+        g = _generator_loss(loss, fake, real)
+        assert g.dim() == 0 and torch.isfinite(g), f"loss '{name}': generator_loss must be a finite scalar"
+        (g_fake,) = torch.autograd.grad(g, fake, allow_unused=True)
+        assert g_fake is not None and float(g_fake.sum()) < 0, f"loss '{name}': with real scores above fake ones, the generator loss must fall as fake scores rise"
+    if loss.pairs_real_and_fake:
+        real, fake = torch.linspace(-1, 1, n), torch.tensor([0.0, 3.0, -1.0, 2.0, 0.5, -2.0])
+        flipped = loss.critic_loss(real, fake.flip(0))
+        assert not torch.isclose(loss.critic_loss(real, fake), flipped), f"loss '{name}': pairs_real_and_fake is set, but the critic loss does not depend on the pairing"
+
 
 

@@ -81,7 +81,16 @@ def register_critics(register):
 TEST = '''"""ganzoo's contract checks on this plugin's components (shapes, NaN, double backward,
 safetensors round trip, config validation), through the installed entry point."""
 
+import pytest
+
 from ganzoo.testing import check_plugin
+
+
+@pytest.fixture(autouse=True)
+def _autoload(monkeypatch):
+    """The plugin is found through its entry point even where GANZOO_DISABLE_PLUGIN_AUTOLOAD is set
+    (ganzoo's own test suite sets it)."""
+    monkeypatch.delenv("GANZOO_DISABLE_PLUGIN_AUTOLOAD", raising=False)
 
 
 def test_the_plugin_is_found_through_its_entry_point(ganzoo_host):

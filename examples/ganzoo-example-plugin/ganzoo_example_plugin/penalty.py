@@ -13,6 +13,7 @@ class ZeroCentredGP(ganzoo.Constraint):
     description = "zero-centred gradient penalty ||grad f||^2 at interpolates (example plugin)"
     reference = "Thanh-Tung et al. 2019, arXiv 1902.03984"
     per_sample = True  # refuses critics with BatchNorm, like gp
+    double_backward = True  # the penalty differentiates an input gradient: train.compile=true is refused with it
 
     class Config(ganzoo.Config):
         weight: float = Field(10.0, ge=0, description="penalty weight")
