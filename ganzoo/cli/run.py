@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from ganzoo.cli.console import RichReporter, out, say
 from ganzoo.registry.config import resolve
@@ -21,8 +22,20 @@ def add(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=cmd_run)
 
 
+def expand_preset_from(overrides: list[str]) -> list[str]:
+    """``preset-from=DIR`` (a ``ganzoo tune`` study): the best trial's overrides, under the user's own."""
+    found = [o for o in overrides if o.split("=", 1)[0].strip() == "preset-from"]
+    if not found:
+        return list(overrides)
+    from ganzoo.tuning.results import best_overrides
+
+    study = Path(found[-1].split("=", 1)[1])
+    return [*best_overrides(study), *(o for o in overrides if o not in found)]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     host = default_host()
+    args.overrides = expand_preset_from(args.overrides)
     if args.dry_run:
         result = dry_run(resolve(args.overrides, host), host)
         if args.json:
