@@ -23,12 +23,17 @@ def summarise(run_dir: Path) -> dict[str, Any]:
     return {"run": run_dir.name, "config": flatten(record["config"]), "steps": steps, "wall_s": wall, "steps_per_s": steps / wall if wall else 0.0, "quality": quality}
 
 
+def differing(configs: list[dict[str, Any]]) -> list[str]:
+    """The flattened config keys whose values are not the same in every run (``out`` left out), sorted."""
+    keys = sorted({k for c in configs for k in c} - {"out"})
+    return [k for k in keys if len({json.dumps(c.get(k)) for c in configs}) > 1]
+
+
 def table_rows(run_dirs: list[Path]) -> tuple[list[str], list[list[str]]]:
     if not run_dirs:
         raise ConfigError("ganzoo compare needs at least one RUN_DIR.")
     runs = [summarise(Path(d)) for d in run_dirs]
-    keys = sorted({k for r in runs for k in r["config"]} - {"out"})
-    differ = [k for k in keys if len({json.dumps(r["config"].get(k)) for r in runs}) > 1]
+    differ = differing([r["config"] for r in runs])
     header = ["run", *differ, "steps", "steps/s", "wall", *(q.label for q in QUALITY)]
     rows = []
     for r in runs:

@@ -1,6 +1,7 @@
 """What a run leaves behind while it trains, step by step: the ``metrics.jsonl`` line, sample grids
 and the loss plot every ``train.sample_every`` steps, quality scores every ``train.eval_every`` steps,
-and a checkpoint every ``train.checkpoint_every`` steps and at the end. The training loop hands
+and a checkpoint every ``train.checkpoint_every`` steps and at the end; with ``train.tensorboard``
+the same in TensorBoard event files (:mod:`ganzoo.runs.tensorboard`). The training loop hands
 each finished step to :meth:`RunRecorder.after_step`; only rank 0 has a recorder under torchrun."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ganzoo.errors import StorageError, os_reason
 from ganzoo.evaluation.generate import generate
 from ganzoo.evaluation.metrics import COLLAPSE, QUALITY
 from ganzoo.evaluation.scoring import TrainingEval
+from ganzoo.runs.tensorboard import TensorBoardLog
 from ganzoo.storage import checkpoint, folder, plots
 from ganzoo.training import state
 from ganzoo.training.loop import Trainer
@@ -27,6 +29,8 @@ class RunRecorder:
     def __init__(self, run_dir: Path, trainer: Trainer):
         self.run_dir = run_dir
         cfg = trainer.cfg
+        # train.tensorboard: fails here, before any step, when the tensorboard package is missing
+        self.tb = TensorBoardLog(run_dir, trainer.step + 1, trainer.elapsed, cfg.to_dict()) if cfg.train.tensorboard else None
         rows = min(trainer.spec.num_classes, GRID_MAX_ROWS)
         g = torch.Generator().manual_seed(cfg.seed + 1)
         self.fixed_z = torch.randn(GRID_COLUMNS, trainer.generator.z_dim, generator=g).repeat(rows, 1)  # (rows*cols, z)
@@ -36,6 +40,8 @@ class RunRecorder:
 
     def close(self) -> None:
         self.log.close()
+        if self.tb is not None:
+            self.tb.close()
 
     # -- each step -------------------------------------------------------------------------------
     def after_step(self, trainer: Trainer, record: dict[str, Any], last: bool) -> None:
@@ -54,9 +60,14 @@ class RunRecorder:
         t = trainer.cfg.train
         step = trainer.step
         self.log.write(record)
+        if self.tb is not None:
+            self.tb.step(record)
         trainer.guard.kill_point("logged", step)  # reliability tests: a kill after the metrics line
         if last or (t.sample_every and step % t.sample_every == 0):
-            self.sample_grid(trainer)
+            grid = self.sample_grid(trainer)
+            if self.tb is not None:
+                self.tb.image(step, grid)
+                self.tb.flush()
             plots.plot_losses(folder.read_metrics(self.log.path), self.run_dir / "loss.png")
         if t.eval_every and (last or step % t.eval_every == 0):
             self.evaluate(trainer)
@@ -77,6 +88,8 @@ class RunRecorder:
             self._eval = TrainingEval(trainer.data, trainer.cfg.train.eval_n, trainer.cfg.seed)
         result = self._eval(trainer.ema.module if trainer.ema is not None else trainer.generator)  # the EMA generator when on
         self.log.write({"step": trainer.step, "eval": result})
+        if self.tb is not None:
+            self.tb.quality(trainer.step, result)
         plots.plot_quality(folder.read_metrics(self.log.path), self.run_dir / "quality.png", QUALITY_PANELS, log_panels=(1,))
         if result["diversity"] < COLLAPSE:
             trainer.note(
@@ -87,6 +100,8 @@ class RunRecorder:
 
     def write_checkpoint(self, trainer: Trainer) -> Path:
         """Checkpoint the trainer's current step (replacing one of the same step)."""
+        if self.tb is not None:
+            self.tb.flush()  # every event a resume from this checkpoint keeps is on disk first
         tensors, values = state.capture(trainer)
         values.pop("step")
         return checkpoint.save(self.run_dir / "checkpoints", trainer.step, tensors, values, state.header(trainer),
