@@ -17,6 +17,9 @@ CONFIGS = {
     # the seed's parts: a LayerNorm critic with the gradient penalty (what the penalty-cost target is about)
     "seed-parts-gp": ["preset=wgan-gp-paper", "train.progress=false"],
     "seed-parts-clip": ["preset=wgan-gp-paper", "train.progress=false", "constraint=clip"],
+    # R3GAN's penalty on the same critic: gamma/2 (R1 + R2), a double backward over real and fake images
+    "seed-parts-r1r2": ["preset=wgan-gp-paper", "train.progress=false", "constraint=r1r2"],
+    "r3gan-small": ["preset=r3gan-small", "train.progress=false"],
     "seed-parts-plain": ["preset=wgan-gp-paper", "train.progress=false", "train.fused=false", "train.channels_last=false", "train.subpixel=false"],
 }
 

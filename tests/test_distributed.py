@@ -34,6 +34,12 @@ CASES = {
     # README); a wider limit keeps the same clipping path with gradients worth comparing.
     "clip": [*BASE, "constraint=clip", "constraint.limit=0.5", "train.steps=1"],
     "dragan": [*BASE, "constraint=dragan", "train.steps=1"],
+    # The relativistic pairing loss: real_i and fake_i must meet on the same rank (n_critic=2, so the
+    # generator step pairs its fakes with the last critic batch's shard).
+    "rpgan": [*BASE, "loss=rpgan", "constraint=r1r2", "train.steps=1"],
+    "lsgan": [*BASE, "loss=lsgan", "train.steps=1"],
+    "r2": [*BASE, "constraint=r2", "train.steps=1"],
+    "r1r2": [*BASE, "constraint=r1r2", "train.steps=1"],
     "gp_long": [*BASE, "constraint=gp", "train.steps=4"],
     # The same step with a bug injected on purpose (tests/dist_worker.py): the comparison must catch each.
     "gp@grad_sum": [*BASE, "constraint=gp", "train.steps=1"],
@@ -101,7 +107,7 @@ def two_process_runs(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("case", ["gp", "r1", "clip", "dragan"])
+@pytest.mark.parametrize("case", ["gp", "r1", "clip", "dragan", "rpgan", "lsgan", "r2", "r1r2"])
 def test_one_step_on_two_processes_equals_one_process_over_the_global_batch(two_process_runs, host, tmp_path, case):
     torch.set_num_threads(1)
     train_and_dump(host, CASES[case], tmp_path / case, tmp_path / "single.safetensors")

@@ -256,6 +256,8 @@ def _validate_model(model: type[Config], prefix: str, opts: dict[str, Any], owne
                 hint = did_you_mean(str(err["loc"][0]), fields)
                 valid = ", ".join(f"{prefix}.{f}" for f in fields) or "(none)"
                 problems.append(f"Unknown option '{key}' for {owner or prefix}.{hint} Valid options: {valid}.")
+            elif not err["loc"]:  # a check of several options together (a model validator)
+                problems.append(f"Bad options for {owner or prefix}: {err['msg'].removeprefix('Value error, ')}.")
             else:
                 top = str(err["loc"][0]) if err["loc"] else ""
                 desc = model.model_fields[top].description if top in model.model_fields else None

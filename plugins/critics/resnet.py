@@ -5,6 +5,11 @@ downsampling, a 1x1-conv shortcut, then ReLU, a global sum over positions and a 
 The first block starts from the raw image, without a norm or activation before its first conv.
 Blocks downsample while the map is at least 8 wide (28 -> 14 -> 7, 32 -> 16 -> 8 -> 4, 8 -> 4),
 then one more block keeps the size. All blocks have ``width`` channels.
+
+``zero_init=true`` starts the last conv of every residual branch at zero (weights and bias), so each
+block starts as its shortcut alone, as R3GAN's and Fixup's residual networks do (Huang et al. 2024;
+Zhang et al. 2019). With ``norm=none`` that is R3GAN's normalisation-free critic, in this project's
+plain residual blocks rather than the paper's grouped-conv, inverted-bottleneck ones.
 """
 
 import torch
@@ -25,6 +30,11 @@ class DownBlock(nn.Module):
         self.conv2 = norm.wrap(nn.Conv2d(c_out, c_out, 3, padding=1))
         self.shortcut = norm.wrap(nn.Conv2d(c_in, c_out, 1)) if (c_in != c_out or downsample) else nn.Identity()
 
+    def zero_residual(self):
+        """Start the residual branch's output at zero: the block is its shortcut until trained."""
+        nn.init.zeros_(self.conv2.weight)
+        nn.init.zeros_(self.conv2.bias)
+
     def forward(self, x):
         h = F.relu(self.norm1(x)) if self.preactivate else x
         h = self.conv2(F.relu(self.norm2(self.conv1(h))))
@@ -43,10 +53,17 @@ class ResNetCritic(ganzoo.Critic):
         width: int = Field(64, ge=1, le=1024, description="channels of every residual block")
         norm: str = ganzoo.ComponentRef("normaliser", "layer", "norm layer before each conv of a block")
         encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the critic")
+        zero_init: bool = Field(False, description="start the last conv of each residual branch at zero, so every block starts as its shortcut (R3GAN, Fixup)")
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)
         norm, size = parts["norm"], spec.size
+        if cfg.zero_init and norm.reparametrises_weights:
+            raise ganzoo.ConfigError(
+                f"critic.zero_init=true starts layers at zero weights, but critic.norm={cfg.norm} rescales every weight "
+                "(spectral normalisation divides by the largest singular value, which is 0 there). "
+                "Use critic.zero_init=false, or a critic.norm that leaves the weights alone, such as none or layer."
+            )
         self.encoder = parts["encoder"](size, size, features=cfg.width)
         c_in = spec.channels + self.encoder.channels
         blocks: list[nn.Module] = []
@@ -55,6 +72,9 @@ class ResNetCritic(ganzoo.Critic):
             c_in, size = cfg.width, size // 2
         blocks.append(DownBlock(c_in, cfg.width, size, norm, downsample=False, preactivate=bool(blocks)))
         self.blocks = nn.Sequential(*blocks)
+        if cfg.zero_init:
+            for block in blocks:
+                block.zero_residual()
         self.head = norm.wrap(nn.Linear(cfg.width, 1))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,13 @@ Quirks kept on purpose so the maths matches the seed notes: the label channel ta
 ``base`` channels (255 noise + 1 label at base 256), the second norm comes after the residual add,
 and two blocks end in dropout. At 28x28x1, 20 classes, z_dim 256 and base 256 it has exactly the
 seed's 6,557,661 parameters.
+
+``zero_init=true`` starts the last conv of every block's residual branch (``conv2``) at zero, so each
+block starts as its shortcut followed by its second norm and activation (R3GAN, Fixup: Huang et al.
+2024, Zhang et al. 2019); ``norm=none`` removes the norm layers. The blocks stay the seed's.
 """
+
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +40,10 @@ class ResBlock(nn.Module):
         self.conv_shortcut = c_in != c_out
         self.up = ganzoo.UpsampleConv(*((self.conv1, self.shortcut) if self.conv_shortcut else (self.conv1,))) if upsample else None
 
+    def zero_residual(self):
+        """Start the residual branch's output at zero (conv2 has no bias)."""
+        nn.init.zeros_(self.conv2.weight)
+
     def forward(self, x, labels):
         if self.up is None:
             h, skip = self.conv1(x), self.shortcut(x)
@@ -58,6 +68,8 @@ class ResNetGenerator(ganzoo.Generator):
         dropout: float = Field(0.25, ge=0, lt=1, description="dropout at the end of blocks 2 and 5 (seed: 0.25)")
         norm: str = ganzoo.ComponentRef("normaliser", "batch", "norm layer in each block")
         encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the generator")
+        zero_init: bool = Field(False, description="start the last conv of each residual branch at zero, so every block starts as its shortcut (R3GAN, Fixup)")
+        init: Literal["torch", "he"] = Field("torch", description="initial weights: torch's layer defaults, or 'he' (variance-preserving for the leaky ReLUs, zero biases), which a generator without norm layers needs to pass a signal through its blocks")
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)
@@ -65,6 +77,12 @@ class ResNetGenerator(ganzoo.Generator):
             raise ganzoo.ConfigError(f"generator 'resnet' upsamples twice, so the image size must be a multiple of 4; the data has {spec.size}.")
         self.start = spec.size // 4
         norm = parts["norm"]
+        if cfg.zero_init and norm.reparametrises_weights:
+            raise ganzoo.ConfigError(
+                f"generator.zero_init=true starts layers at zero weights, but generator.norm={cfg.norm} rescales every weight "
+                "(spectral normalisation divides by the largest singular value, which is 0 there). "
+                "Use generator.zero_init=false, or a generator.norm that leaves the weights alone, such as none or layer."
+            )
         self.encoder = parts["encoder"](self.start, self.start)
         self.noise_channels = cfg.base - self.encoder.channels
         if self.noise_channels < 1:
@@ -81,6 +99,22 @@ class ResNetGenerator(ganzoo.Generator):
             c_in = cfg.base // div
         blocks += [norm(c_in, size, size), norm.wrap(nn.Conv2d(c_in, spec.channels, 3, padding=1)), nn.Tanh()]
         self.blocks = ganzoo.LabelledSequential(*blocks)
+        if cfg.init == "he":
+            self.he_init()
+        if cfg.zero_init:
+            for block in blocks:
+                if isinstance(block, ResBlock):
+                    block.zero_residual()
+
+    def he_init(self):
+        """Kaiming-normal weights for the leaky ReLUs (slope 0.01) and zero biases: each layer keeps its
+        input's scale, so a generator without norm layers does not shrink its signal block by block
+        (torch's defaults divide the variance by about 6 per conv and activation here)."""
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)) and not ganzoo.has_reparametrised_weights(m):
+                nn.init.kaiming_normal_(m.weight, a=0.01, nonlinearity="leaky_relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         n, s = z.shape[0], self.start
