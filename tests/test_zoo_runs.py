@@ -51,6 +51,16 @@ RUNS = {
          "generator.norm=none", "generator.encoder=cbn", "constraint=clip", "loss=nonsaturating"],
         ["critic.width=2", "generator.width=16"],
     ),
+    "r3gan-parts": (
+        ["critic=resnet", "critic.norm=none", "critic.encoder=projection", "generator=resnet", "generator.norm=none",
+         "generator.encoder=embed_channel", "constraint=r1r2", "loss=rpgan"],
+        ["critic.width=2", "generator.base=32"],
+    ),
+    "r2-lsgan": (
+        ["critic=dcgan", "critic.norm=layer", "critic.encoder=embed_channel", "generator=dcgan", "generator.norm=batch",
+         "generator.encoder=cbn", "constraint=r2", "loss=lsgan"],
+        ["critic.width=2", "generator.base=8"],
+    ),
 }
 
 
