@@ -15,7 +15,8 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-# Network helpers that used to live here; ganzoo.X is their public name.
+# The data types (ganzoo/imagedata.py) and network helpers that used to live here; ganzoo.X is their public name.
+from ganzoo.imagedata import DataSpec, ImageData, ImageSource, to_unit  # noqa: F401
 from ganzoo.layers import LabelledSequential, assert_shape, call_with_labels, has_reparametrised_weights, is_batch_coupled  # noqa: F401
 
 KINDS = ("critic", "generator", "normaliser", "encoder", "constraint", "loss", "dataset")
@@ -47,33 +48,6 @@ def ref_fields(cls: type, kind: str | None = None) -> dict[str, str]:
         if picked is not None and (kind is None or picked == kind):
             out[name] = picked
     return out
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """Sizes that come from the data and are injected into every network."""
-
-    channels: int
-    size: int  # images are square: (channels, size, size)
-    num_classes: int
-
-
-@dataclass(frozen=True)
-class ImageData:
-    """A whole dataset held as tensors: ``images`` (N, C, H, W) float in [-1, 1], ``labels`` (N,) int64.
-
-    ``notes`` are lines for the user about how the data was read (images per class, files skipped
-    and why); the engine shows them when a run starts.
-    """
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    classes: tuple[str, ...]
-    notes: tuple[str, ...] = ()
-
-    @property
-    def spec(self) -> DataSpec:
-        return DataSpec(channels=self.images.shape[1], size=self.images.shape[2], num_classes=len(self.classes))
 
 
 class Component:
@@ -267,7 +241,13 @@ class Loss(Component):
 
 
 class Dataset(Component):
-    """A source of labelled images, loaded whole into memory as :class:`ImageData`."""
+    """A source of labelled images: :meth:`load` returns :class:`ImageData`, held in memory as float32
+    or uint8 (a quarter of the memory), or streamed from disk through an :class:`ImageSource`.
+
+    A Config that subclasses ``ganzoo.SamplingConfig`` gets ``flip`` and ``balance``, which the engine
+    applies; ``ganzoo.FolderConfig`` and ``ganzoo.load_image_folder`` read a folder of images (shape
+    from the images, parallel decoding, the decoded cache, streaming) as ``data=imagefolder`` does.
+    """
 
     kind = "dataset"
 

@@ -344,7 +344,7 @@ def test_the_engine_runs_an_image_folder_and_reports_a_bomb_without_a_traceback(
     argv = ["run", "preset=wgan-gp-paper", "data=imagefolder", f"data.root={root}", "data.size=8", "critic.width=2", "generator.base=32",
             "generator.z_dim=8", "train.batch_size=4", "train.n_critic=1", "train.progress=false", "train.sample_every=0"]
     assert main(["run", "--dry-run", "--json", *argv[1:]]) == 0
-    assert json.loads(capsys.readouterr().out)["data"] == {"channels": 3, "size": 8, "num_classes": 2}
+    assert json.loads(capsys.readouterr().out)["data"] == {"channels": 1, "size": 8, "num_classes": 2}  # grayscale images: 1 channel
     assert main([*argv, "train.steps=1", f"out={tmp_path / 'run'}"]) == 0
     err = capsys.readouterr().err
     assert "data=imagefolder: 2 classes: a 3, b 2 images" in err and "data=imagefolder: did not follow 1 folder link" in err

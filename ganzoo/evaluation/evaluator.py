@@ -68,9 +68,10 @@ class Evaluator:
 
 
 def dataset_key(data: ImageData) -> str:
+    """A hash of the dataset: of its ``key`` when the loader named the content, else of the images as held."""
     h = hashlib.sha256()
-    h.update(f"v{VERSION}:{tuple(data.images.shape)}:{len(data.classes)}".encode())
-    h.update(data.images.contiguous().numpy().tobytes())
+    h.update(f"v{VERSION}:{tuple(data.shape)}:{len(data.classes)}".encode())
+    h.update(f"key:{data.key}".encode() if data.key is not None else data.pixels.contiguous().numpy().tobytes())
     h.update(data.labels.contiguous().numpy().tobytes())
     return h.hexdigest()[:20]
 
@@ -99,13 +100,13 @@ def train_classifier(data: ImageData, epochs: int = 8, batch: int = 128, seed: i
         order = train_idx[torch.randperm(len(train_idx), generator=gen)]
         for i in range(0, len(order), batch):
             idx = order[i : i + batch]
-            loss = nn.functional.cross_entropy(model(data.images[idx]), data.labels[idx])
+            loss = nn.functional.cross_entropy(model(data.floats(idx)), data.labels[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
     model.eval()
     with torch.no_grad():
-        pred = torch.cat([model(data.images[test_idx[i : i + 500]]).argmax(1) for i in range(0, len(test_idx), 500)])
+        pred = torch.cat([model(data.floats(test_idx[i : i + 500])).argmax(1) for i in range(0, len(test_idx), 500)])
     return model, float((pred == data.labels[test_idx]).float().mean())
 
 

@@ -29,7 +29,7 @@ def score(generator: Generator, data: ImageData, evaluator: Evaluator, n: int = 
     m = max(2, min(n, total // 2))
     perm = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
     a_idx, b_idx = perm[:m], perm[m : 2 * m]
-    real_a, real_b = data.images[a_idx], data.images[b_idx]
+    real_a, real_b = data.floats(a_idx), data.floats(b_idx)  # float32 in [-1, 1], however the set is held
     fd_floor, kid_floor = metrics.frechet_and_kid(evaluator, real_a, real_b)
     labels = torch.arange(m) % data.spec.num_classes
     fake = generate(generator, noise(m, generator.z_dim, seed + 1), labels, batch=250)

@@ -8,6 +8,7 @@ from functools import partial
 import torch
 
 from ganzoo.components import Constraint, Critic, DataSpec, Generator, ImageData, Loss, Normaliser, Parts, ref_fields
+from ganzoo.data import progress
 from ganzoo.errors import ConfigError, GanzooError, PluginError
 from ganzoo.registry.compat import check_built
 from ganzoo.registry.config import RunConfig
@@ -23,13 +24,21 @@ class Models:
 
 
 def load_data(cfg: RunConfig, host: PluginHost) -> ImageData:
+    """The dataset a run trains on, its shapes checked. Loading reports progress (``train.progress``;
+    :mod:`ganzoo.data.progress`). A dataset whose options include ``flip`` and ``balance``
+    (``ganzoo.SamplingConfig``) is sampled as they say."""
     name, options = cfg.components["data"]
-    with host.blamed(f"loading the data (data={name})"):
+    with host.blamed(f"loading the data (data={name})"), progress.reporting(progress.current() if cfg.train.progress else progress.quiet):
         data = host.get("dataset", name)(options).load()
-    n = data.images.shape[0]
-    if data.images.dim() != 4 or data.images.shape[2] != data.images.shape[3] or data.labels.shape != (n,) or n == 0:
-        raise ConfigError(f"data={name} returned images {tuple(data.images.shape)} and labels {tuple(data.labels.shape)}; expected (N, C, S, S) and (N,) with N > 0.")
-    return data
+    if not isinstance(data, ImageData):
+        raise ConfigError(f"data={name} returned {type(data).__name__} from load(); a dataset returns ganzoo.ImageData.")
+    shape, n = data.shape, len(data.labels)
+    if len(shape) != 4 or shape[2] != shape[3] or shape[0] != n or data.labels.dim() != 1 or n == 0:
+        raise ConfigError(f"data={name} returned images {tuple(shape)} and labels {tuple(data.labels.shape)}; expected (N, C, S, S) and (N,) with N > 0.")
+    if data.dtype not in (torch.uint8, torch.float32):
+        raise ConfigError(f"data={name} returned {data.dtype} images; expected uint8 (0..255) or float32 (in [-1, 1]).")
+    sampling = {k: bool(getattr(options, k)) for k in ("flip", "balance") if hasattr(options, k)}
+    return data.replace(**sampling) if sampling else data
 
 
 def network(host: PluginHost, kind: str, name: str, options, spec: DataSpec, subparts: dict | None = None) -> torch.nn.Module:

@@ -4,8 +4,10 @@ continue bit for bit (on the same machine and thread count).
 Tensors (safetensors): every network's ``state_dict`` under ``critic/``, ``generator/`` and, with EMA,
 ``generator_ema/``; each optimiser's per-parameter state under ``opt_d/IDX/`` and ``opt_g/IDX/``; the
 data order ``data/perm``. JSON: counters, the data position, training time, optimiser
-hyperparameters, the RNG states (base64) and fp16 scaler state. The header records what rebuilds
-the networks from names alone: the resolved config, plugin versions and data sizes.
+hyperparameters, the RNG states (base64) and fp16 scaler state. The data state is the same whether
+the images are held in memory or streamed from disk (:class:`~ganzoo.training.batches.Batches`).
+The header records what rebuilds the networks from names alone: the resolved config, plugin
+versions and data sizes.
 """
 
 from __future__ import annotations
@@ -88,13 +90,7 @@ def restore(trainer: "Trainer", tensors: dict[str, torch.Tensor], state: dict[st
                 _, idx, key = k.split("/", 2)
                 per_param.setdefault(int(idx), {})[key] = v
         opt.load_state_dict({"state": per_param, "param_groups": state["optimizers"][prefix]})
-    batches = trainer.steps.batches
-    perm = tensors["data/perm"]
-    if perm.numel() != batches.perm.numel():
-        raise ValueError(f"it shuffles {perm.numel()} images but the data has {batches.perm.numel()}")
-    batches.perm = perm.clone()
-    batches.pos = int(state["data_pos"])
-    batches.rng.set_state(_unb64(state["rng"]["data"]))
+    trainer.steps.batches.load_state(tensors["data/perm"], int(state["data_pos"]), _unb64(state["rng"]["data"]))  # streamed or not
     torch.set_rng_state(_unb64(state["rng"]["torch"]))
     if "cuda" in state["rng"] and trainer.device.type == "cuda":
         torch.cuda.set_rng_state(_unb64(state["rng"]["cuda"]), trainer.device)
