@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# The prepared GPU bench: run once on a machine with a CUDA GPU, then copy the numbers (and the
-# card's name, printed in each table's caption and stored in the JSON) into the README.
-#   bash benchmarks/gpu.sh OUT_DIR
+# The prepared GPU bench, one command that prints every GPU figure the README asks for:
+#   1. the seed preset through the engine against the seed notes' loop (fp32, alternating rounds);
+#   2. the default preset in fp32, bf16 and auto (auto picks bf16 on GPUs that compute it);
+#   3. 1 process against every GPU of the machine (torchrun), the same global batch.
+# Run it once on a machine with CUDA GPUs, then copy the tables (the card's name is in each caption
+# and in the JSON files) into the README. It keeps the rounds small so it finishes in under
+# 8 minutes on one GPU; ROUNDS=10 gives steadier medians when there is time.
+#   bash benchmarks/gpu.sh [OUT_DIR]
 set -euo pipefail
 out="${1:-gpu-bench}"
+rounds="${ROUNDS:-5}"
 mkdir -p "$out"
+export GANZOO_DISABLE_PLUGIN_AUTOLOAD=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
-# Seed preset images/s and the engine/reference ratio (fp32, alternating in one process).
-ganzoo bench --vs-reference train.device=cuda --rounds 10 --warmup 2 --json "$out/vs_reference.json"
-# The seed preset at each precision, and the engine's features one at a time.
-ganzoo bench preset=seed train.device=cuda --matrix train.precision=fp32,bf16,fp16 --rounds 10 --warmup 2 --json "$out/precision.json"
-ganzoo bench preset=seed train.device=cuda --matrix train.fused=true,false train.channels_last=true,false --rounds 10 --warmup 2 --json "$out/features.json"
-# torch.compile, with a constraint that needs no double backward.
-ganzoo bench preset=seed constraint=clip train.device=cuda --matrix train.compile=false,true --rounds 10 --warmup 3 --json "$out/compile.json"
+gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
+ganzoo bench --vs-reference train.device=cuda --rounds "$rounds" --warmup 2 --json "$out/vs_reference.json"
+ganzoo bench train.device=cuda --matrix train.precision=fp32,bf16,auto --rounds "$rounds" --warmup 2 --json "$out/default_precision.json"
+if [ "$gpus" -gt 1 ]; then
+    ganzoo bench train.device=cuda train.batch_size=256 --procs "1,$gpus" --rounds "$rounds" --json "$out/procs.json"
+else
+    echo "one GPU: the 1-vs-N-process figure needs at least two (scripts/gpu_check_ddp.sh checks the torchrun path on one)"
+fi

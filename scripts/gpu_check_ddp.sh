@@ -20,7 +20,7 @@ rm -rf "$OUT/single" "$OUT/torchrun"
 import json, sys
 from pathlib import Path
 import torch
-from ganzoo import checkpoint
+from ganzoo.storage import checkpoint
 out = Path(sys.argv[1])
 a, sa, _ = checkpoint.load(checkpoint.list_checkpoints(out / "single" / "checkpoints")[-1])
 b, sb, _ = checkpoint.load(checkpoint.list_checkpoints(out / "torchrun" / "checkpoints")[-1])

@@ -135,8 +135,24 @@ def _caption(data: dict[str, Any]) -> str:
     return f"overrides: {base}; {mach['cpu']}, {mach['torch_threads']} threads{gpu}; torch {mach['torch']}{memory}"
 
 
+def _quality_rows(r: dict[str, Any]) -> dict[str, str]:
+    reached = f"yes, at step {r['step']:,}" if r["reached"] else "no"
+    return {
+        f"reached {r['metric']} {r['target']:g}": reached,
+        "training time to it (s)": f"{r['seconds']:.1f}" if r["reached"] else f"> {r['seconds_trained']:.1f}",
+        "value then" if r["reached"] else "last value": "-" if r["value"] is None else f"{r['value']:.3f}",
+        "steps trained": f"{r['steps_trained']:,}",
+    }
+
+
 def table(data: dict[str, Any], comparison: dict[str, Any] | None = None) -> Grid:
     """One column per configuration, one row per measurement; medians ± interquartile range."""
+    if data["mode"] == "to_quality":
+        s = data["settings"]
+        title = f"time to {s['to_quality']} (scored every {s['eval_every']} steps, budget {s['budget_minutes']:g} min) on {data['machine']['device']}"
+        cells = [{"status": "refused (below)"} if r["status"] != "ok" else {"status": "ok", **_quality_rows(r)} for r in data["results"]]
+        names = list(dict.fromkeys(k for row in cells for k in row))
+        return Grid(title, _caption(data), ["", *(r["label"] for r in data["results"])], [[n, *(row.get(n, "") for row in cells)] for n in names])
     versus = data["mode"] == "vs_reference"
     rounds, device = data["settings"]["rounds"], data["machine"]["device"]
     if versus:

@@ -30,6 +30,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     bn.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     bn.add_argument("--peak-size", type=int, default=1024, metavar="N", help="matrix size of the matmul peak measurement (default 1024)")
     bn.add_argument("--procs", metavar="N,M", help="instead: data-parallel throughput under torchrun for each process count, e.g. 1,2")
+    bn.add_argument("--to-quality", metavar="METRIC=VALUE", help="instead: the training time each configuration needs to first reach a quality figure, e.g. class_acc=0.9")
+    bn.add_argument("--eval-every", type=int, default=100, metavar="K", help="with --to-quality: score every K generator steps (default 100)")
+    bn.add_argument("--budget-minutes", type=float, default=10.0, metavar="M", help="with --to-quality: stop each configuration after M minutes of training (default 10)")
     bn.set_defaults(func=cmd_bench)
 
 
@@ -40,7 +43,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.overrides, default_host(), matrix=args.matrix, settings=Settings(warmup=args.warmup, rounds=args.rounds),
         vs_reference=args.vs_reference, json_out=Path(args.json) if args.json else None,
         compare_with=Path(args.compare) if args.compare else None, fail_slower=args.fail_slower, peak_size=args.peak_size,
-        log=lambda line: say(line),
+        log=lambda line: say(line), to_quality=args.to_quality, eval_every=args.eval_every, budget_minutes=args.budget_minutes,
     )
     grid = report.table(data, comparison)
     show_table(grid.title, grid.columns, grid.rows, caption=grid.caption)

@@ -53,6 +53,8 @@ class Trainer:
         self.models: Models = build_models(cfg, self.spec, host)
         t = cfg.train
         precision = Precision(t.precision, self.device)
+        if precision.reason:
+            self.note(precision.reason)  # train.precision=auto: what it picked, and why
         self.critic = self.models.critic.to(self.device)
         self.generator = self.models.generator.to(self.device)
         if t.sync_bn:
