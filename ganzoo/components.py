@@ -224,10 +224,17 @@ class Loss(Component):
     (relativistic losses) sets ``pairs_real_and_fake = True``; the engine then also passes the
     critic's scores on that real batch to :meth:`generator_loss`, as ``real_scores`` (without a
     gradient: the generator phase trains the generator only).
+
+    ``decision_threshold`` says whether the critic's scores read as a classifier's: a loss that
+    trains real scores above a threshold and generated ones below it (non-saturating: logits, 0;
+    hinge: the same sign rule) sets it, and ``ganzoo doctor`` then logs how often the critic is
+    right (a real score above it, a generated one below). ``None`` (the default, e.g. Wasserstein):
+    the scores have no such reading.
     """
 
     kind = "loss"
     pairs_real_and_fake: ClassVar[bool] = False
+    decision_threshold: ClassVar[float | None] = None
 
     def __init__(self, cfg: Config):
         self.cfg = cfg

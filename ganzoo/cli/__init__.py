@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-COMMANDS = ("run", "bench", "listing", "show", "sample", "evaluate", "compare", "sweep", "tune", "report", "new_plugin")
+COMMANDS = ("run", "bench", "listing", "show", "sample", "evaluate", "compare", "doctor", "sweep", "tune", "report", "new_plugin")
 
 
 def parser():

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ganzoo.diagnosis.doctor import main_finding
 from ganzoo.errors import ConfigError
 from ganzoo.evaluation.metrics import QUALITY
 from ganzoo.registry.config import flatten
@@ -20,7 +21,8 @@ def summarise(run_dir: Path) -> dict[str, Any]:
     quality = read_eval(run_dir) or (evals[-1] if evals else None)  # a damaged eval.json counts as none
     steps = losses[-1]["step"] if losses else 0
     wall = losses[-1]["time"] if losses else 0.0
-    return {"run": run_dir.name, "config": flatten(record["config"]), "steps": steps, "wall_s": wall, "steps_per_s": steps / wall if wall else 0.0, "quality": quality}
+    return {"run": run_dir.name, "config": flatten(record["config"]), "steps": steps, "wall_s": wall, "steps_per_s": steps / wall if wall else 0.0, "quality": quality,
+            "finding": main_finding(run_dir)}  # ganzoo doctor's main finding
 
 
 def differing(configs: list[dict[str, Any]]) -> list[str]:
@@ -34,12 +36,13 @@ def table_rows(run_dirs: list[Path]) -> tuple[list[str], list[list[str]]]:
         raise ConfigError("ganzoo compare needs at least one RUN_DIR.")
     runs = [summarise(Path(d)) for d in run_dirs]
     differ = differing([r["config"] for r in runs])
-    header = ["run", *differ, "steps", "steps/s", "wall", *(q.label for q in QUALITY)]
+    header = ["run", *differ, "steps", "steps/s", "wall", *(q.label for q in QUALITY), "main finding"]
     rows = []
     for r in runs:
         q = r["quality"] or {}
         cells = [r["run"], *(str(r["config"].get(k)) for k in differ), str(r["steps"]), f"{r['steps_per_s']:.2f}", f"{r['wall_s'] / 60:.1f} min"]
         cells += [quality.format(q) for quality in QUALITY]
+        cells.append(r["finding"])
         rows.append(cells)
     return header, rows
 

@@ -24,7 +24,7 @@ from ganzoo.training.progress import Reporter
 
 # Keys that may differ when a run is resumed: they change how long, how visibly or how fast it runs,
 # not its maths (the speed settings change float rounding at most, as a different device does).
-RESUME_MAY_CHANGE = {"train.steps", "train.max_minutes", "train.progress", "train.sample_every", "train.checkpoint_every", "train.device", "train.tensorboard",
+RESUME_MAY_CHANGE = {"train.steps", "train.max_minutes", "train.progress", "train.sample_every", "train.checkpoint_every", "train.device", "train.tensorboard", "train.diag_every",
                      "train.channels_last", "train.subpixel", "train.fused", "train.compile"}
 # ``resume.allow=train.lr_d,train.steps`` names further keys the user means to change on resume.
 ALLOW_KEY = "resume.allow"

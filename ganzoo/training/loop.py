@@ -5,7 +5,9 @@ parts below) and :meth:`Trainer.fit` loops. Each generator step: the guard snaps
 state, :class:`~ganzoo.training.steps.Steps` runs the two phases, the ranks agree whether the step
 was finite (else it is undone and retried), and the recorder, when there is one, writes what the
 step leaves behind. The loop writes no file itself: :class:`ganzoo.runs.recorder.RunRecorder` does,
-and only on rank 0 under torchrun. Progress goes to a :class:`~ganzoo.training.progress.Reporter`.
+and only on rank 0 under torchrun. Progress goes to a :class:`~ganzoo.training.progress.Reporter`,
+and so does the one-line warning when :class:`ganzoo.diagnosis.monitor.Monitor` first sees a
+failure in the step records (the evidence of :mod:`~ganzoo.training.diagnostics`).
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import Any, Protocol
 
 import torch
 
+from ganzoo.diagnosis.monitor import Monitor
 from ganzoo.registry.build import Models, build_models, count_params, load_data
 from ganzoo.registry.config import RunConfig
 from ganzoo.registry.host import PluginHost
 from ganzoo.errors import Interrupted
-from ganzoo.training import distributed, faults, signals, speed
+from ganzoo.training import diagnostics, distributed, faults, signals, speed
 from ganzoo.training.batches import Batches, pick_device
 from ganzoo.training.ema import EMA
 from ganzoo.training.guard import NonFiniteError, NonFiniteGuard
@@ -73,7 +76,10 @@ class Trainer:
             critic_update=Update("critic", self.critic, opt_d), generator_update=Update("generator", self.generator, opt_g),
             batches=batches, precision=precision, guard=guard, n_critic=t.n_critic,
             fused=t.fused and speed.can_fuse(self.critic), ema=self.ema,
+            evidence=diagnostics.Evidence(self.critic, self.generator, self.models.loss, self.models.constraint, t.diag_every, self.device) if t.diag_every else None,
         )
+        self.monitor = Monitor(cfg.to_dict())  # warns once when a failure first shows in the step records
+        self.retries = 0  # attempts at the current step undone for a NaN/Inf (recorded on its line)
         self.step = 0  # completed generator steps
         self.elapsed = 0.0  # training seconds before this process (from a checkpoint)
         self._clock: tuple[float, float] | None = None
@@ -115,11 +121,15 @@ class Trainer:
                 break  # resumed after its time was used up (the same on every rank: it comes from the checkpoint)
             stats = self.one_step(recorder)
             if stats is None:
+                self.retries += 1
                 continue  # undone, to be retried
             last = self.step == t.steps or self.time_is_up()
             record = self.record(stats)
+            self.retries = 0
             if recorder is not None:
                 recorder.after_step(self, record, last)
+            for text in self.monitor.see(record):
+                self.note(f"{text}: see ganzoo doctor {recorder.run_dir if recorder is not None else 'RUN_DIR'}", "warning")
             if bar:
                 self.reporter.step(self.step, (self.step - start_step) / max(time.perf_counter() - started, 1e-9), record)
             if last:
@@ -160,11 +170,17 @@ class Trainer:
             return None
         self.step += 1
         distributed.maybe_fault(self.step)  # test hook, inert unless GANZOO_FAULT_* is set
+        if self.steps.evidence is not None:
+            stats.update(self.steps.evidence.figures())  # empty unless train.diag_every picked this step
         return distributed.all_mean_dict(stats)  # global-batch means
 
     def record(self, stats: dict[str, torch.Tensor]) -> dict[str, Any]:
-        """The step's line in ``metrics.jsonl``."""
-        return {"step": self.step, **{k: float(v) for k, v in stats.items()}, "time": round(self.total_time(), 3)}
+        """The step's line in ``metrics.jsonl``: its statistics (read from the device in one transfer),
+        and ``retries`` when attempts at it were undone for a NaN/Inf."""
+        keys = list(stats)
+        values = torch.stack([stats[k].detach().float().reshape(()) for k in keys]).tolist() if keys else []  # (K,) -> K floats
+        line = {"step": self.step, **diagnostics.finish(dict(zip(keys, values))), "time": round(self.total_time(), 3)}
+        return {**line, "retries": self.retries} if self.retries else line
 
     def undo_step(self, recorder: Recorder | None) -> None:
         """Restore the state before the failed step; retry on fresh batches, or stop and say what failed."""

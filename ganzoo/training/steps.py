@@ -6,8 +6,10 @@
 The loss and the constraint are objects that know their phase (:class:`ganzoo.Loss`,
 :class:`ganzoo.Constraint`). What else a step needs is a part it calls, not lines woven into it:
 the fused critic pass (:mod:`~ganzoo.training.speed`), autocast (:mod:`~ganzoo.training.precision`),
-the NaN/Inf guard (:mod:`~ganzoo.training.guard`: ``screen`` and ``end_update``) and, inside
-:meth:`Steps.update`, gradient averaging over ranks (:mod:`~ganzoo.training.distributed`).
+the NaN/Inf guard (:mod:`~ganzoo.training.guard`: ``screen`` and ``end_update``), inside
+:meth:`Steps.update` gradient averaging over ranks (:mod:`~ganzoo.training.distributed`), and the
+evidence ``ganzoo doctor`` reads (:mod:`~ganzoo.training.diagnostics`: after each critic step, and
+around the generator's update, on the steps ``train.diag_every`` picks).
 The labels of the last critic batch pass to the generator phase as an argument.
 """
 
@@ -22,6 +24,7 @@ from torch import nn
 from ganzoo.components import Constraint, Critic, Generator, Loss
 from ganzoo.training import distributed, speed
 from ganzoo.training.batches import Batches
+from ganzoo.training.diagnostics import Evidence
 from ganzoo.training.ema import EMA
 from ganzoo.training.guard import NonFiniteGuard
 from ganzoo.training.precision import Precision
@@ -61,6 +64,7 @@ class Steps:
     n_critic: int
     fused: bool  # train.fused, where the critic allows it (speed.can_fuse)
     ema: EMA | None = None
+    evidence: Evidence | None = None  # what ganzoo doctor reads (train.diag_every; None: never)
     critic_steps: int = 0  # critic updates so far (the penalty's interval counts these)
 
     def noise(self, n: int) -> torch.Tensor:
@@ -88,6 +92,8 @@ class Steps:
     # -- the critic phase ------------------------------------------------------------------------
     def critic_phase(self) -> tuple[dict[str, torch.Tensor], Batch]:
         """``n_critic`` critic updates; their mean statistics, and the last real batch."""
+        if self.evidence is not None:
+            self.evidence.begin(self.critic_steps // self.n_critic)  # generator steps done so far
         sums = {k: torch.zeros((), device=self.batches.images.device) for k in ("loss_d", "wasserstein", "penalty")}
         for _ in range(self.n_critic):
             real, labels = self.batches.next()
@@ -112,6 +118,8 @@ class Steps:
             self.constraint.after_critic_step(self.critic)  # after-step (weight clipping)
         self.critic_steps = n
         self.guard.end_update("critic_step", n)
+        if self.evidence is not None:  # scores, gradients and weights as this step left them
+            self.evidence.critic_step(real_s, fake_s, loss, penalty)
         wasserstein = real_s.float().mean() - fake_s.float().mean()
         return {"loss_d": total.detach(), "wasserstein": wasserstein.detach(),
                 "penalty": torch.zeros_like(total).detach() if penalty is None else penalty.detach()}
@@ -131,7 +139,11 @@ class Steps:
             else:
                 loss = self.loss.generator_loss(scores)
             loss = self.guard.screen("loss_g", step + 1, loss)
+        if self.evidence is not None:
+            self.evidence.before_generator_update()
         self.update(self.generator_update, loss, step + 1)
+        if self.evidence is not None:  # the generator's gradients and the size of its update
+            self.evidence.after_generator_update()
         if self.ema is not None:
             self.ema.update(self.generator, step)  # after-step
         self.guard.end_update("generator_step", step + 1)
