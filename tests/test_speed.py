@@ -184,3 +184,29 @@ def test_fp16_trainer_steps_with_gradient_scalers(host):
     assert set(trainer.precision.state_dict()) == {"critic", "generator"}
     changed = [not torch.equal(before[k], v) for k, v in trainer.critic.state_dict().items()]
     assert any(changed)
+
+
+def test_fused_adam_takes_the_plain_loops_steps(host):
+    """speed.adam (torch's fused kernel) against the plain per-tensor Adam, fed the same gradients:
+    the update rule is the same, so the weights differ by float rounding only. Each step moves a
+    weight by at most about lr; rounding is a few float32 ulps of that, so after T steps the two
+    agree to well within 1e-4 * lr * T (a wrong beta, bias correction or eps would differ by a
+    sizeable fraction of lr)."""
+    trainer = Trainer(resolve(TINY, host), host)
+    assert all(g["fused"] for u in (trainer.steps.critic_update, trainer.steps.generator_update) for g in u.optimizer.param_groups)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten(), torch.nn.Linear(8 * 6 * 6, 1))
+    twin, start = copy.deepcopy(net), [p.detach().clone() for p in net.parameters()]
+    lr, steps = 1e-3, 20
+    fused = speed.adam(net.parameters(), lr=lr, betas=(0.5, 0.9))
+    plain = torch.optim.Adam(twin.parameters(), lr=lr, betas=(0.5, 0.9), foreach=False)
+    assert fused.param_groups[0]["fused"] and not plain.param_groups[0].get("fused")
+    for _ in range(steps):
+        grads = [torch.randn_like(p) for p in net.parameters()]
+        for model, opt in ((net, fused), (twin, plain)):
+            for p, g in zip(model.parameters(), grads):
+                p.grad = g.clone()
+            opt.step()
+    apart = max((a - b).abs().max().item() for a, b in zip(net.parameters(), twin.parameters()))
+    assert apart <= 1e-4 * lr * steps, apart
+    assert min((a - b).abs().max().item() for a, b in zip(net.parameters(), start)) > lr  # every tensor moved

@@ -39,19 +39,23 @@ def parse_target(text: str) -> tuple[str, float]:
 
 def time_to_quality(overrides: list[str], host: PluginHost, key: str, target: float, eval_every: int, budget_minutes: float, eval_n: int = 500) -> dict[str, Any]:
     """Train one configuration until ``key`` first reaches ``target``; when, in seconds and steps."""
-    higher = HIGHER[key]
     with tempfile.TemporaryDirectory(prefix="ganzoo-ttq-") as tmp:
         run = Path(tmp) / "run"
         start([*overrides, f"train.eval_every={eval_every}", f"train.eval_n={eval_n}", f"train.max_minutes={budget_minutes:g}",
                "train.progress=false", "train.sample_every=0", "train.checkpoint_every=0", f"out={run}"], host, PlainReporter(quiet=True))
-        records = read_metrics(run / "metrics.jsonl")
+        return reached(read_metrics(run / "metrics.jsonl"), key, target)
+
+
+def reached(records: list[dict[str, Any]], key: str, target: float) -> dict[str, Any]:
+    """When a run's ``train.eval_every`` scores (its ``metrics.jsonl`` lines) first reached ``target``."""
+    higher = HIGHER[key]
     times = {r["step"]: r["time"] for r in records if "time" in r}
     curve = [(r["step"], float(r["eval"][key])) for r in records if isinstance(r.get("eval"), dict) and key in r["eval"]]
-    reached = next(((step, value) for step, value in curve if (value >= target if higher else value <= target)), None)
+    hit = next(((step, value) for step, value in curve if (value >= target if higher else value <= target)), None)
     last = max(times) if times else 0
     return {
-        "metric": key, "target": target, "reached": reached is not None,
-        "step": reached[0] if reached else None, "seconds": times.get(reached[0]) if reached else None,
-        "value": reached[1] if reached else (curve[-1][1] if curve else None),
+        "metric": key, "target": target, "reached": hit is not None,
+        "step": hit[0] if hit else None, "seconds": times.get(hit[0]) if hit else None,
+        "value": hit[1] if hit else (curve[-1][1] if curve else None),
         "steps_trained": last, "seconds_trained": times.get(last, 0.0), "curve": curve,
     }

@@ -64,8 +64,8 @@ class Trainer:
             self.critic, self.generator = (distributed.sync_batchnorm(m, self.device) for m in (self.critic, self.generator))
             self.models.critic, self.models.generator = self.critic, self.generator
         speed.prepare(self.models, t)  # sub-pixel, channels-last, torch.compile
-        opt_d = torch.optim.Adam(self.critic.parameters(), lr=t.lr_d, betas=t.betas)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=t.lr_g, betas=t.betas)
+        opt_d = speed.adam(self.critic.parameters(), lr=t.lr_d, betas=t.betas)  # fused kernel where torch has one
+        opt_g = speed.adam(self.generator.parameters(), lr=t.lr_g, betas=t.betas)
         self.ema = EMA(self.generator, t.ema) if t.ema > 0 else None  # sampled from when enabled
         nets = [self.critic, self.generator, *([self.ema.module] if self.ema is not None else [])]
         guard = NonFiniteGuard(nets, [opt_d, opt_g], self.device, faults.active())  # GANZOO_FAULT: tests only

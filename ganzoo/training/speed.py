@@ -7,6 +7,8 @@ keeps a test that it computes the same maths as the plain path.
 - ``train.compile``: ``torch.compile`` of both networks (refused with a double-backward penalty);
 - ``train.fused``: one critic pass over real and fake images together (:func:`critic_scores`).
 
+And one that is always on: :func:`adam`, the optimisers' fused kernel.
+
 ``train.precision`` (autocast) lives in :mod:`ganzoo.training.precision`.
 """
 
@@ -62,6 +64,16 @@ def prepare(models: Models, train: TrainConfig) -> None:
 # own pass: their input gradient is taken with a graph, and over a fused batch that first backward
 # (and the double backward after it) would run over all 3N images instead of N; `ganzoo bench`
 # measured that slower on a CPU.
+
+
+def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """Adam with torch's fused kernel where it has one for these tensors (floating point, on CPU or
+    CUDA): one kernel over all parameters instead of a loop of small ops per tensor. The same
+    update rule (``tests/test_speed.py`` checks it against the plain loop); on the 2-core CPU the
+    optimiser step took 0.09 instead of 0.27 ms for the default critic, 0.6% of a training step."""
+    params = list(params)
+    fused = bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=True if fused else None)
 
 
 def can_fuse(critic: Critic) -> bool:
