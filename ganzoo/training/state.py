@@ -79,6 +79,19 @@ def capture(trainer: "Trainer") -> tuple[dict[str, torch.Tensor], dict[str, Any]
     return tensors, state
 
 
+def _layout_like_params(opt: torch.optim.Optimizer) -> None:
+    """Give each loaded state tensor its parameter's memory layout. A checkpoint holds contiguous
+    tensors, and torch's fused Adam reads a state tensor in its parameter's layout: with a
+    channels-last parameter and a contiguous ``exp_avg`` it would pair the wrong elements (the
+    resume tests caught this)."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            st = opt.state.get(p, {})
+            for k, v in st.items():
+                if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                    st[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)  # (same values, p's strides)
+
+
 def restore(trainer: "Trainer", tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
     """Put back what :func:`capture` took. Raises KeyError, ValueError or RuntimeError when it does not fit."""
     for prefix, module in modules(trainer):
@@ -90,6 +103,7 @@ def restore(trainer: "Trainer", tensors: dict[str, torch.Tensor], state: dict[st
                 _, idx, key = k.split("/", 2)
                 per_param.setdefault(int(idx), {})[key] = v
         opt.load_state_dict({"state": per_param, "param_groups": state["optimizers"][prefix]})
+        _layout_like_params(opt)
     trainer.steps.batches.load_state(tensors["data/perm"], int(state["data_pos"]), _unb64(state["rng"]["data"]))  # streamed or not
     torch.set_rng_state(_unb64(state["rng"]["torch"]))
     if "cuda" in state["rng"] and trainer.device.type == "cuda":
