@@ -1,6 +1,7 @@
 """The doctor during training: the loop hands every step line to :meth:`Monitor.see`, which runs
 the online checks of :data:`~ganzoo.diagnosis.findings.FINDINGS` every ``every`` steps on the lines
-so far and returns a one-line warning the first time a finding appears, e.g. "the critic gives no
+so far (every ``every`` steps, then every 5% of the steps taken, so that the checks stay a small
+part of a long run) and returns a one-line warning the first time a finding appears, e.g. "the critic gives no
 signal since step 40". The loop shows it through its reporter and goes on training.
 
 It keeps the first ``HEAD`` lines (the early levels some checks compare with) and the last ``TAIL``.
@@ -22,6 +23,7 @@ class Monitor:
         self.head: list[dict[str, Any]] = []
         self.tail: list[dict[str, Any]] = []
         self.seen = 0
+        self.due = every  # the step count at which the checks run next
         self.warned: set[str] = set()
 
     def see(self, record: dict[str, Any]) -> list[str]:
@@ -30,8 +32,9 @@ class Monitor:
         if len(self.tail) > TAIL:
             del self.tail[: len(self.tail) - TAIL]
         self.seen += 1
-        if self.seen % self.every:
+        if self.seen < self.due:
             return []
+        self.due = self.seen + max(self.every, self.seen // 20)
         found = [f for f in diagnose(RunEvidence.live(self.config, self.head + self.tail), online=True) if f.key not in self.warned]
         self.warned.update(f.key for f in found)
         return [f.line() for f in found]

@@ -68,11 +68,13 @@ class RunRecorder:
             if self.tb is not None:
                 self.tb.image(step, grid)
                 self.tb.flush()
-            plots.plot_losses(folder.read_metrics(self.log.path), self.run_dir / "loss.png")
         if t.eval_every and (last or step % t.eval_every == 0):
             self.evaluate(trainer)
         if last or (t.checkpoint_every and step % t.checkpoint_every == 0):
             self.write_checkpoint(trainer)
+            # loss.png re-reads and redraws the whole log: at checkpoints, not at every sample grid
+            # (drawing it every 100 steps cost 2.5% of the default run's training time)
+            plots.plot_losses(folder.read_metrics(self.log.path), self.run_dir / "loss.png")
 
     def sample_grid(self, trainer: Trainer) -> Path:
         """``samples/step-N.png``: one row per class, one fixed noise vector per column (the EMA generator when on)."""

@@ -123,8 +123,7 @@ def _copy_into(old: dict[str, torch.Tensor] | None, new: dict[str, torch.Tensor]
     """``new``'s tensors copied into ``old``'s buffers when they match, fresh clones otherwise."""
     if old is None or old.keys() != new.keys() or any(old[k].shape != v.shape or old[k].dtype != v.dtype for k, v in new.items()):
         return {k: v.detach().clone() for k, v in new.items()}
-    for k, v in new.items():
-        old[k].copy_(v)
+    torch._foreach_copy_(list(old.values()), list(new.values()))  # one call instead of a copy per tensor
     return old
 
 
