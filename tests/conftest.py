@@ -19,6 +19,9 @@ TINY = [
     "preset=wgan-gp-paper", "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3",
     "critic.width=2", "generator.base=32", "generator.z_dim=8",
     "train.batch_size=8", "train.n_critic=2", "train.progress=false",
+    # fp32 on every machine: the default (auto) is bf16 on CPUs with avx512_bf16 or AMX and fp32 on
+    # others, and the suite compares paths and processes at fp32 tolerances (bf16 has its own tests)
+    "train.precision=fp32",
 ]
 
 

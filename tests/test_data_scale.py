@@ -359,7 +359,7 @@ def test_the_run_options_reach_the_batches(tmp_path):
 
 
 RUN = ["preset=wgan-gp-paper", "data=imagefolder", "data.size=8", "critic.width=2", "generator.base=32", "generator.z_dim=8",
-       "train.batch_size=8", "train.n_critic=2", "train.progress=false", "train.sample_every=0", "train.checkpoint_every=1"]
+       "train.batch_size=8", "train.n_critic=2", "train.progress=false", "train.sample_every=0", "train.checkpoint_every=1", "train.precision=fp32"]
 
 
 def _final(run_dir):

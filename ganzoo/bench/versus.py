@@ -7,6 +7,8 @@ and one generator step) of each, engine first.
 
 from __future__ import annotations
 
+import dataclasses
+
 import statistics
 from typing import Any
 
@@ -18,6 +20,8 @@ from ganzoo.registry.host import PluginHost
 
 
 def versus(cfg: RunConfig, host: PluginHost, settings: Settings) -> dict[str, Any]:
+    if cfg.train.precision == "auto":  # the reference loop is fp32 maths, so the engine runs fp32 here too
+        cfg = dataclasses.replace(cfg, train=cfg.train.model_copy(update={"precision": "fp32"}))
     setup = Setup(cfg, host)
     try:
         reference = ReferenceLoop.like(setup.trainer)  # copies of the initial weights
