@@ -109,15 +109,21 @@ def test_compare_refuses_a_file_that_is_not_bench_output(tmp_path, capsys):
 
 def test_vs_reference_reports_the_ratio(tmp_path, capsys):
     out = tmp_path / "vs.json"
-    tiny = [x for x in TINY if not x.startswith("preset=")]  # --vs-reference picks the seed preset itself
+    # --vs-reference picks the seed preset itself; the default precision (auto) runs as fp32 there
+    tiny = [x for x in TINY if not x.startswith(("preset=", "train.precision="))]
     assert main(["bench", *tiny, "--vs-reference", "--json", str(out), *FAST]) == 0
     assert "speedup" in capsys.readouterr().out
     data = json.loads(out.read_text())
     r = data["results"][0]
     assert data["mode"] == "vs_reference" and r["status"] == "ok" and r["config"]["preset"] == "seed"
-    assert r["overrides"][0] == "preset=seed" and r["label"] == "base"
+    assert r["overrides"][0] == "preset=seed" and r["label"] == "base" and r["config"]["train"]["precision"] == "auto"
     e, ref = r["metrics"]["engine_images_per_s"], r["metrics"]["reference_images_per_s"]
     assert r["speedup"] == pytest.approx(ref["median_s"] / e["median_s"]) and len(r["speedup_per_round"]) == 2
+
+
+def test_vs_reference_refuses_an_explicit_mixed_precision(capsys):
+    assert main(["bench", *TINY, "train.precision=bf16", "--vs-reference", *FAST]) == 2
+    assert "compares fp32 maths" in capsys.readouterr().err
 
 
 def test_vs_reference_refuses_another_constraint(capsys):
