@@ -178,3 +178,19 @@ def test_without_optuna_the_command_says_how_to_install_it(tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "optuna", None)
     assert main(["tune", *FIXED, "--space", "train.lr_d=log:1e-5..1e-3", *QUICK, "--study", str(tmp_path / "s")]) == 2
     assert "pip install 'ganzoo[tune]'" in capsys.readouterr().err
+
+
+def test_the_preset_lines_are_typed_toml_that_resolve_to_the_trials_configuration():
+    import tomllib
+
+    from ganzoo.registry.config import resolve
+    from ganzoo.registry.host import PluginHost
+
+    overrides = ["loss=hinge", "critic.width=32", "train.lr_d=0.000352437", "train.betas=[0.5,0.999]", "train.batch_size=128"]
+    parsed = tomllib.loads(results.preset_lines(overrides))["presets"]["tuned"]["set"]
+    assert parsed["critic.width"] == 32 and parsed["train.lr_d"] == 0.000352437 and parsed["train.betas"] == [0.5, 0.999]
+    assert parsed["loss"] == "hinge" and parsed["train.batch_size"] == 128
+    host = PluginHost(entry_points=[])
+    from_preset = resolve({k: v for k, v in parsed.items()}, host)
+    assert from_preset.to_dict()["train"] == resolve(overrides, host).to_dict()["train"]
+    assert from_preset.to_dict()["critic"] == resolve(overrides, host).to_dict()["critic"]

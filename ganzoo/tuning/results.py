@@ -75,7 +75,15 @@ def preset_lines(overrides: list[str], name: str = "tuned") -> str:
 
 
 def _toml(value: Any) -> str:
-    """A value as TOML (strings from the command line stay strings: the config converts them)."""
+    """A value as TOML; a number or boolean typed on the command line is written as one."""
+    if isinstance(value, str):
+        if value in ("true", "false"):
+            return value
+        for number in (int, float):
+            try:
+                return repr(number(value))
+            except ValueError:
+                pass
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
