@@ -215,6 +215,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5, help="timed rounds per training path, alternating between the paths")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--loads-only", type=int, metavar="ROUNDS", help="only the first load and the cached start, ROUNDS times each with a new cache")
     ap.add_argument("--child")
     ap.add_argument("args", nargs="?")
     a = ap.parse_args()
@@ -228,6 +229,14 @@ def main() -> None:
         made = make_folder(root, a.images, max(1, a.workers))
         w = a.workers
         r = {"images": a.images, "workers": w, "cpus": os.cpu_count(), "make_seconds": made}
+        if a.loads_only:
+            for i in range(a.loads_only):
+                shutil.rmtree(tmp / "cache", ignore_errors=True)  # a new cache: the next load is a first load
+                first = run_child("load", env, str(root), w, "processes", True)
+                cached = run_child("load", env, str(root), w, "processes", True)
+                print(f"round {i + 1}: first load {first['seconds']:.2f} s, cached start {cached['seconds']:.3f} s, "
+                      f"{first['seconds'] / cached['seconds']:.1f}x (cached: {cached['cached']})", flush=True)
+            return
         r["first"] = run_child("load", env, str(root), w, "processes", True)
         r["cached"] = run_child("load", env, str(root), w, "processes", True)
         r["first_nocache"] = run_child("load", env, str(root), w, "processes", False)

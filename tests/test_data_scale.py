@@ -488,3 +488,11 @@ def test_the_evaluator_reads_uint8_sets_as_the_same_floats(tmp_path):
     b, acc_b = train_classifier(as_float, epochs=1)
     assert acc_a == acc_b and all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
     assert dataset_key(data) == dataset_key(_streamed(tmp_path / "d")) != dataset_key(as_float)
+
+
+def test_the_image_types_are_torchvisions_imagefolder_list():
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    from ganzoo.data.walk import extensions
+
+    assert set(extensions()) == set(IMG_EXTENSIONS)
