@@ -20,15 +20,13 @@ rounds alternate between the two sides in one process.
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import pytest
 import torch
 from torch import nn
 
 import ganzoo
 from ganzoo.bench.flops import count_flops, matmul_peak
+from ganzoo.bench.timing import alternate
 from ganzoo.registry.config import resolve
 from ganzoo.registry.host import PluginHost
 from ganzoo.training.loop import Trainer
@@ -173,23 +171,15 @@ def test_ganzoo_vs_torchgan_per_image_and_per_flop(benchmark):
         ours.record(ours.one_step(None))  # as ganzoo run: guard, step, evidence, the line read back
 
     flops = {"ganzoo": float(count_flops(ganzoo_step)), "torchgan": float(count_flops(theirs.step))}
-    for fn in (ganzoo_step, theirs.step):
-        fn()  # warm-up
-    times: dict[str, list[float]] = {"ganzoo": [], "torchgan": []}
-    for _ in range(ROUNDS):
-        for name, fn in (("ganzoo", ganzoo_step), ("torchgan", theirs.step)):
-            t0 = time.perf_counter()
-            for _ in range(2):
-                fn()
-            times[name].append((time.perf_counter() - t0) / 2)
+    stats = alternate({"ganzoo": ganzoo_step, "torchgan": theirs.step}, torch.device("cpu"), warmup=1, rounds=ROUNDS)
     peak = matmul_peak(torch.device("cpu"))["gflops"]
     rows = {}
-    for name in times:
-        s = statistics.median(times[name])
+    for name in stats:
+        s = stats[name].median
         rows[name] = {"s_per_step": s, "real_images_per_s": BATCH * N_CRITIC / s, "gflop_per_step": flops[name] / 1e9,
                       "gflops": flops[name] / 1e9 / s, "share_of_peak": flops[name] / 1e9 / s / peak}
     ratio = {k: rows["ganzoo"][k] / rows["torchgan"][k] for k in ("real_images_per_s", "gflop_per_step", "gflops")}
-    print(f"\nmatmul peak {peak:.1f} GFLOP/s, {torch.get_num_threads()} threads, {ROUNDS} alternating rounds (median)")
+    print(f"\nmatmul peak {peak:.1f} GFLOP/s, {torch.get_num_threads()} threads, {ROUNDS} alternating rounds (median, ganzoo.bench.timing.alternate)")
     for name, r in rows.items():
         print(f"{name:9s} {r['s_per_step'] * 1000:8.1f} ms/step  {r['real_images_per_s']:7.1f} real images/s  "
               f"{r['gflop_per_step']:6.1f} GFLOP/step  {r['gflops']:6.1f} GFLOP/s ({r['share_of_peak']:.0%} of peak)")
