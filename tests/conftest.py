@@ -54,3 +54,25 @@ def tiny(tmp_path):
         return [*TINY, f"out={tmp_path / out}", *extra]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def mnist5k_cache(tmp_path_factory):
+    """A $GANZOO_CACHE that holds the mnist5k evaluator, trained once per session (on both cores: it
+    is the one big model the suite trains; about 40 s). Tests that score mnist5k point GANZOO_CACHE here."""
+    from ganzoo.evaluation.evaluator import get_evaluator
+    from ganzoo_plugins.datasets.mnist5k import Mnist5k
+
+    cache = tmp_path_factory.mktemp("mnist5k-cache")
+    before, env = torch.get_num_threads(), os.environ.get("GANZOO_CACHE")
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    os.environ["GANZOO_CACHE"] = str(cache)
+    try:
+        get_evaluator(Mnist5k(Mnist5k.Config()).load())
+    finally:
+        torch.set_num_threads(before)
+        if env is None:
+            os.environ.pop("GANZOO_CACHE")
+        else:
+            os.environ["GANZOO_CACHE"] = env
+    return cache

@@ -24,8 +24,8 @@ FULL = os.environ.get("GANZOO_SLOW") == "full"
 
 
 @pytest.mark.slow
-def test_default_recipe_learns_conditional_digits(tmp_path):
-    env = {**os.environ, "GANZOO_CACHE": str(tmp_path / "cache")}
+def test_default_recipe_learns_conditional_digits(tmp_path, mnist5k_cache):
+    env = {**os.environ, "GANZOO_CACHE": str(mnist5k_cache)}  # the session's mnist5k evaluator
     if FULL:
         env.pop("OMP_NUM_THREADS", None)  # the README's command runs with torch's own thread count
     run_dir = tmp_path / "run"

@@ -2,7 +2,7 @@
 healthy runs; the evidence it reads is logged without changing the maths; the command, its JSON,
 the warning during training and the compare column.
 
-The runs are small (synthetic 8x8 or 16x16 images, 3 classes, up to 300 steps) and trained once
+The runs are small (synthetic 8x8 or 16x16 images, 3 classes, up to 500 steps) and trained once
 per module, when a test first needs them; the tests that train are marked slow. They have no
 larger size: GANZOO_SLOW=full runs them as they are.
 """
@@ -29,8 +29,9 @@ from ganzoo.training.diagnostics import Evidence, finish
 from ganzoo.training.loop import Trainer
 
 # The hand-found default recipe (conditional DCGAN, BatchNorm critic, non-saturating loss, Adam 2e-4)
-# at toy sizes, on which the thresholds were set: it learns its 3 synthetic classes in 300 steps
-# (class consistency 0.40 -> 0.79 when this was written). Its loss and rates are written out, as
+# at toy sizes, on which the thresholds were set: it learns its 3 synthetic classes in 500 steps
+# (class consistency 0.40 at step 100 -> 0.94 at step 500 by the yardstick of issue 24, whose judge
+# is stricter with the half-learnt patterns of step 300 than the first one was: 0.50 there, against 0.79). Its loss and rates are written out, as
 # the default preset has since changed to ganzoo tune's recipe.
 SMALL = ["loss=nonsaturating", "train.lr_g=2e-4", "train.lr_d=2e-4", "data=synthetic", "data.n=256", "data.size=16", "data.num_classes=3", "critic.width=16", "generator.base=32",
          "generator.z_dim=16", "train.batch_size=32", "train.steps=300", "train.sample_every=50", "train.checkpoint_every=0", "train.progress=false",
@@ -39,7 +40,7 @@ SMALL_MLP = [o for o in SMALL if not o.startswith("generator.base")]
 
 RUNS = {
     # healthy runs: the conditional DCGAN; a WGAN-GP (LayerNorm critic); weight clipping on a critic without norm layers
-    "healthy": [*SMALL, "train.eval_every=100"],
+    "healthy": [*SMALL, "train.steps=500", "train.eval_every=100"],
     "healthy-gp": [*SMALL, "train.steps=150", "loss=wasserstein", "constraint=gp", "critic.norm=layer"],
     "healthy-clip": [*SMALL, "train.steps=150", "constraint=clip", "critic.norm=none", "loss=wasserstein"],
     # each provokes a failure
@@ -146,7 +147,7 @@ def test_the_healthy_run_is_called_healthy_with_the_trend_of_each_quality_number
     assert [f.key for f in report.findings] == ["healthy"]
     text = report.main.evidence
     for label in ("class consistency", "intra-class diversity", "FD / floor", "KID"):
-        assert f"{label} " in text and "at step 300, from" in text, text
+        assert f"{label} " in text and "at step 500, from" in text, text
     assert "(better)" in text
 
 
@@ -173,7 +174,7 @@ def test_nan_retries_are_recorded_and_counted(runs):
 def test_the_evidence_is_logged_per_step_and_per_top_level_block(runs):
     run_dir, _ = runs("healthy")
     lines = [r for r in read_metrics(run_dir / "metrics.jsonl") if "loss_d" in r]
-    assert len(lines) == 300
+    assert len(lines) == 500
     trainer = Trainer(resolve(RUNS["healthy"], PluginHost(entry_points=[])), PluginHost(entry_points=[]))
     blocks = {n for n, c in trainer.critic.named_children() if any(p.requires_grad for p in c.parameters())}
     g_blocks = {n for n, c in trainer.generator.named_children() if any(p.requires_grad for p in c.parameters())}

@@ -182,10 +182,10 @@ def test_a_read_only_run_folder_is_refused_on_resume_and_scored_by_eval_without_
     with read_only(run, can_mount):
         code, err = run_cli(["run", f"resume={run}", "train.steps=3"], capsys)
         assert code == 4 and "read-only" in err and "Traceback" not in err
-        code = main(["eval", str(run), "--n", "20", "--json"])
+        code = main(["eval", str(run), "--n", "12", "--json"])
         captured = capsys.readouterr()
         assert code == 4 and "Traceback" not in captured.err
-        assert json.loads(captured.out)["n"] == 20  # the scores were printed before saving failed
+        assert json.loads(captured.out)["n"] == 12  # the scores were printed before saving failed
         assert "could not be saved" in " ".join(captured.err.split())
     assert snapshot(run) == before
 
@@ -197,9 +197,9 @@ def test_eval_with_a_read_only_cache_scores_anyway(tmp_path, can_mount, capsys, 
     cache.mkdir()
     monkeypatch.setenv("GANZOO_CACHE", str(cache))
     with read_only(cache, can_mount):
-        code, err = run_cli(["eval", str(run), "--n", "20"], capsys)
+        code, err = run_cli(["eval", str(run), "--n", "12"], capsys)
     assert code == 0 and "could not be cached" in err and "Traceback" not in err
-    assert json.loads((run / "eval.json").read_text())["n"] == 20
+    assert json.loads((run / "eval.json").read_text())["n"] == 12
 
 
 def test_checkpoints_that_is_a_file_is_refused_before_metrics_are_cut(tmp_path, capsys):

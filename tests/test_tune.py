@@ -25,7 +25,7 @@ from ganzoo.tuning.study import used  # noqa: E402
 
 FIXED = [*TINY, "train.steps=6", "train.sample_every=0"]
 SPACE = ["--space", "train.lr_d=log:1e-5..1e-3", "--space", "critic=choice:layernorm_cond,dcgan", "--space", "critic.stem=choice:true,false"]
-QUICK = ["--objective", "class_consistency:max", "--trial-minutes", "1", "--prune-every", "0", "--eval-n", "30", "--heartbeat", "1"]
+QUICK = ["--objective", "class_consistency:max", "--trial-minutes", "1", "--prune-every", "0", "--eval-n", "12", "--heartbeat", "1"]
 
 
 @pytest.fixture(autouse=True)
@@ -92,7 +92,7 @@ def test_two_workers_share_one_study_and_run_each_trial_once(tmp_path, storage):
     logs = " ".join(p.read_text() for p in (study / "logs").glob("*.log"))
     for r in rows:
         if r["state"] == "COMPLETE":  # the trial's value is what `ganzoo eval` says of its run folder
-            scores = evaluate_run(study / r["run_dir"], __import__("ganzoo.registry.host", fromlist=["x"]).PluginHost(entry_points=[]), n=30)
+            scores = evaluate_run(study / r["run_dir"], __import__("ganzoo.registry.host", fromlist=["x"]).PluginHost(entry_points=[]), n=12)
             assert r["values"][0] == pytest.approx(scores["class_acc"], abs=1e-9)
             assert json.loads((study / r["run_dir"] / "eval.json").read_text())["class_acc"] == pytest.approx(r["values"][0], abs=1e-9)
     assert "Traceback" not in logs
@@ -102,7 +102,7 @@ def test_a_killed_worker_does_not_lose_the_study_and_its_trial_is_retried(tmp_pa
     study = tmp_path / "study"
     long = [*TINY, "train.steps=5000", "train.sample_every=0", "train.checkpoint_every=20"]  # runs until the minute is up
     args = [*long, "--space", "train.lr_d=log:1e-5..1e-3", *QUICK[:2], "--trial-minutes", "0.25", "--prune-every", "0",
-            "--eval-n", "30", "--heartbeat", "1", "--trials", "2", "--study", str(study)]
+            "--eval-n", "12", "--heartbeat", "1", "--trials", "2", "--study", str(study)]
     victim = _tune(*args)
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(victim.stderr), daemon=True).start()
@@ -148,7 +148,7 @@ def test_pruning_stops_a_trial_with_sigterm_and_saves_its_budget(tmp_path, monke
     study = tmp_path / "study"
     long = [*TINY, "train.steps=100000", "train.sample_every=0"]
     code = main(["tune", *long, "--space", "train.lr_d=log:1e-5..1e-3", "--objective", "class_consistency:max", "--trial-minutes", "1",
-                 "--prune-every", "5", "--eval-n", "30", "--trials", "1", "--study", str(study)])
+                 "--prune-every", "5", "--eval-n", "12", "--trials", "1", "--study", str(study)])
     assert code == 0
     _, rows = results.trials(study)
     assert rows[0]["state"] == "PRUNED"

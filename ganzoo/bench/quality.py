@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import ConfigError
-from ganzoo.evaluation.metrics import QUALITY
+from ganzoo.evaluation.metrics import QUALITY, quality_key
 from ganzoo.registry.host import PluginHost
 from ganzoo.runs.launch import start
 from ganzoo.storage.folder import read_metrics
@@ -27,13 +27,13 @@ HIGHER = {q.key: q.higher_is_better for q in QUALITY if q.higher_is_better is no
 def parse_target(text: str) -> tuple[str, float]:
     """``class_acc=0.9`` -> ("class_acc", 0.9); the figure must be one QUALITY marks better up or down."""
     key, sep, value = text.partition("=")
-    key = {"class_consistency": "class_acc"}.get(key.strip(), key.strip())
+    key = quality_key(key) or key.strip()
     try:
         target = float(value)
     except ValueError:
         target = float("nan")
     if not sep or key not in HIGHER or target != target:
-        raise ConfigError(f"--to-quality takes METRIC=VALUE with METRIC one of {', '.join(sorted(HIGHER))} (or class_consistency), e.g. --to-quality class_acc=0.9; got {text!r}.")
+        raise ConfigError(f"--to-quality takes METRIC=VALUE with METRIC one of {', '.join(sorted(HIGHER))} (or an alias such as class_consistency), e.g. --to-quality class_acc=0.9; got {text!r}.")
     return key, target
 
 

@@ -16,7 +16,7 @@ from ganzoo.storage.folder import write_eval
 def add(sub: argparse._SubParsersAction) -> None:
     sw = sub.add_parser("sweep", help="run every combination (key=a,b ...) with the same budget and seed, then compare")
     sw.add_argument("items", nargs="+", metavar="key=a,b")
-    sw.add_argument("--n", type=int, default=1000, help="images per evaluation")
+    sw.add_argument("--n", type=int, default=None, help="images per evaluation (default: as many as the held-out real images, up to 2,000)")
     sw.add_argument("--no-eval", action="store_true", help="skip the evaluation of each run")
     sw.add_argument("--markdown", action="store_true")
     sw.set_defaults(func=cmd_sweep)

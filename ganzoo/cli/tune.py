@@ -29,7 +29,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     tu.add_argument("--storage", default="", metavar="URL", help="an Optuna storage shared by workers on several machines: a PostgreSQL/MySQL URL or journal:PATH on a shared filesystem (default: DIR/study.db)")
     tu.add_argument("--workers", type=int, default=1, help="local worker processes")
     tu.add_argument("--prune-every", type=int, default=200, metavar="K", help="score each trial every K generator steps, so Optuna can stop hopeless ones (0: no pruning)")
-    tu.add_argument("--eval-n", type=int, default=1000, help="images each trial's final ganzoo eval scores")
+    tu.add_argument("--eval-n", type=int, default=None, help="images each trial's final ganzoo eval scores (default: as many as the held-out real images, up to 2,000)")
     tu.add_argument("--launcher", default="", metavar="CMD", help="run each trial under this command, e.g. 'torchrun --nproc_per_node=4' (it is given -m ganzoo.cli run ...)")
     tu.add_argument("--heartbeat", type=float, default=20.0, metavar="S", help="seconds between a worker's heartbeats; a trial silent for 3x this is retried")
     tu.add_argument("--show", action="store_true", help="print the study's trials and best configurations, run nothing")

@@ -1,22 +1,34 @@
-"""The offline evaluator: a small classifier trained on the run's own real images.
+"""The offline evaluator: a CNN classifier trained once per dataset on part of its real images.
 
 No pretrained network can be downloaded here, and Inception judges 28x28 glyphs poorly anyway, so
-ganzoo trains a small CNN once per dataset and caches it as safetensors under
-``$GANZOO_CACHE`` (default ``~/.cache/ganzoo``), keyed by a hash of the dataset. Its penultimate
-layer is the feature space for the Fréchet distance, KID and diversity; its predictions give
-class consistency. Its held-out accuracy on real images is reported next to every score.
+ganzoo trains its own judge and caches it as safetensors under ``$GANZOO_CACHE`` (default
+``~/.cache/ganzoo``), keyed by a hash of the dataset.
+
+- **The split.** A fixed, class-stratified fifth of the data (at most 5,000 images) is *held out*:
+  the evaluator never trains on it. Every reference set and every floor comes from it
+  (:mod:`ganzoo.evaluation.reference`), so real images that the judge has memorised never stand in
+  for "the data".
+- **The network.** Conv-BN-ReLU stages (two convs, then a 2x max-pool; as many stages as it takes
+  to bring the image down to about 7 px), one more conv, a 3x3 pool and a 128-d ReLU layer: the
+  feature space of every distance. Its predictions give class consistency.
+- **The recipe.** Random affine augmentation (rotation, scale, shear, shift), label smoothing,
+  dropout, AdamW with a one-cycle schedule, about 60,000 images seen in all (15 epochs of
+  ``mnist5k``'s 4,000 training images). On ``mnist5k``: 0.991 held-out accuracy on its 1,000
+  held-out digits, in about 40 s on 2 CPU cores (README, "Measuring quality").
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -25,23 +37,35 @@ from ganzoo.components import ImageData
 from ganzoo.errors import os_reason
 from ganzoo.storage.atomic import replacing
 
-VERSION = 2  # bump when the architecture or training recipe changes: old caches are then ignored
+VERSION = 3  # bump when the architecture, the split or the training recipe changes: old caches are then ignored
 FEATURES = 128
+HELD_OUT = 0.2  # the share of each class the evaluator never trains on ...
+MAX_HELD_OUT = 5000  # ... up to this many images in all
+IMAGES_SEEN = 60_000  # training length in images (epochs = this / training images, 2 to 15)
+
+
+def _stage(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
 
 
 class Classifier(nn.Module):
-    """conv-pool-conv-pool-linear; ``features`` gives the 128-d penultimate activations."""
+    """Stages of (conv, conv, max-pool) down to about 7 px, a 128-channel conv, a 3x3 pool, a 128-d
+    ReLU layer (``features``) and a linear head. Sizes come from the data: any channels, any size."""
 
     def __init__(self, channels: int, size: int, num_classes: int):
         super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(),  # (N, 64 * (size // 4) ** 2)
-            nn.Linear(64 * (size // 4) ** 2, FEATURES), nn.ReLU(),
-        )
-        self.head = nn.Linear(FEATURES, num_classes)
-        self.num_features = FEATURES  # read by torchmetrics when used as a custom feature extractor
+        pools = max(1, round(math.log2(max(size, 2) / 7)))  # 8-16 px: 1, 28-32 px: 2, 64 px: 3, 128 px: 4
+        layers: list[nn.Module] = []
+        c_in = channels
+        for i in range(pools):
+            width = min(32 * 2**i, 128)
+            layers += [*_stage(c_in, width), *_stage(width, width), nn.MaxPool2d(2)]
+            c_in = width
+        layers += [*_stage(c_in, 128), nn.AdaptiveMaxPool2d(3), nn.Flatten()]  # (N, 128 * 3 * 3)
+        layers += [nn.Linear(128 * 9, FEATURES), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(FEATURES, num_classes))
+        self.num_features = FEATURES
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)  # (N, 128)
@@ -53,18 +77,28 @@ class Classifier(nn.Module):
 @dataclass
 class Evaluator:
     model: Classifier
-    accuracy: float  # held-out accuracy on real images
+    accuracy: float  # accuracy on the held-out real images
     key: str
+    cache: dict = field(default_factory=dict, repr=False)  # the reference features, computed once (ganzoo.evaluation.reference)
 
     @torch.no_grad()
-    def features(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
+    def features_and_predictions(self, images: torch.Tensor, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, 128) features and (N,) predicted classes of float images in [-1, 1], in one pass."""
         self.model.eval()
-        return torch.cat([self.model.features(images[i : i + batch]) for i in range(0, len(images), batch)])
+        feats, preds = [], []
+        for i in range(0, len(images), batch):
+            f = self.model.features(images[i : i + batch].float())
+            feats.append(f)
+            preds.append(self.model.head(f).argmax(1))
+        if not feats:
+            return torch.zeros(0, FEATURES), torch.zeros(0, dtype=torch.int64)
+        return torch.cat(feats), torch.cat(preds)
 
-    @torch.no_grad()
-    def predict(self, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
-        self.model.eval()
-        return torch.cat([self.model(images[i : i + batch]).argmax(1) for i in range(0, len(images), batch)])
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.features_and_predictions(images)[0]
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        return self.features_and_predictions(images)[1]
 
 
 def dataset_key(data: ImageData) -> str:
@@ -80,34 +114,68 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GANZOO_CACHE", Path.home() / ".cache" / "ganzoo")) / "evaluators"
 
 
-def split(n: int, seed: int = 0, held_out: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed train / held-out split of ``n`` indices."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    k = max(1, int(n * held_out))
-    return perm[k:], perm[:k]
+def split(labels: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training indices, held-out indices): a fixed fifth of every class held out (at most
+    ``MAX_HELD_OUT`` images in all; a class of one or two images is held out only from the second
+    image on, so that the evaluator sees every class)."""
+    n = len(labels)
+    share = min(HELD_OUT, MAX_HELD_OUT / max(n, 1))
+    gen = torch.Generator().manual_seed(seed)
+    train, held = [], []
+    for c in torch.unique(labels).tolist():
+        idx = (labels == c).nonzero().flatten()
+        idx = idx[torch.randperm(len(idx), generator=gen)]
+        k = min(len(idx) - 1, round(len(idx) * share))
+        held.append(idx[:k])
+        train.append(idx[k:])
+    return torch.cat(train).sort().values, torch.cat(held).sort().values
 
 
-def train_classifier(data: ImageData, epochs: int = 8, batch: int = 128, seed: int = 0) -> tuple[Classifier, float]:
+def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A random affine warp of each image (N, C, H, W) in [-1, 1]: rotation up to 12 degrees, scale
+    and shear up to 10%, shift up to 9% of the size; the background outside stays at -1."""
+    n = x.shape[0]
+    u = lambda *shape: torch.rand(*shape, generator=gen) * 2 - 1  # noqa: E731 (uniform in [-1, 1])
+    angle, scale, shear, shift = u(n) * math.radians(12), 1 + u(n) * 0.1, u(n) * 0.1, u(n, 2) * 0.18
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, shear - sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)  # (N, 2, 3)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x + 1, grid, align_corners=False) - 1  # zero padding of x + 1 is -1 padding of x
+
+
+def train_classifier(data: ImageData, epochs: int | None = None, batch: int = 128, seed: int = 0,
+                     indices: tuple[torch.Tensor, torch.Tensor] | None = None, labels: torch.Tensor | None = None,
+                     images=None) -> tuple[Classifier, float]:
+    """Train the evaluator's classifier on the training split and return it with its accuracy on the
+    held-out split. ``images``/``labels`` (a float tensor and its labels) replace the data's training
+    images, as classification accuracy score (CAS) does with generated ones."""
     spec = data.spec
+    train_idx, test_idx = indices if indices is not None else split(data.labels, seed)
+    n_train = len(images) if images is not None else len(train_idx)
+    epochs = epochs if epochs is not None else max(2, min(15, round(IMAGES_SEEN / max(n_train, 1))))
+    fetch = (lambda idx: (images[idx], labels[idx])) if images is not None else (lambda idx: (data.floats(train_idx[idx]), data.labels[train_idx[idx]]))
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = Classifier(spec.channels, spec.size, spec.num_classes)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    train_idx, test_idx = split(len(data.labels), seed)
-    model.train()
-    for _ in range(epochs):
-        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
-        for i in range(0, len(order), batch):
-            idx = order[i : i + batch]
-            loss = nn.functional.cross_entropy(model(data.floats(idx)), data.labels[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=5e-4)
+        steps = epochs * math.ceil(n_train / batch)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=max(steps, 1), pct_start=0.2)
+        model.train()
+        for _ in range(epochs):
+            order = torch.randperm(n_train, generator=gen)
+            for i in range(0, n_train, batch):
+                x, y = fetch(order[i : i + batch])
+                loss = F.cross_entropy(model(augment(x, gen)), y, label_smoothing=0.05)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                schedule.step()
     model.eval()
     with torch.no_grad():
-        pred = torch.cat([model(data.floats(test_idx[i : i + 500])).argmax(1) for i in range(0, len(test_idx), 500)])
-    return model, float((pred == data.labels[test_idx]).float().mean())
+        pred = torch.cat([model(data.floats(test_idx[i : i + 500])).argmax(1) for i in range(0, len(test_idx), 500)] or [torch.zeros(0, dtype=torch.int64)])
+    accuracy = float((pred == data.labels[test_idx]).float().mean()) if len(test_idx) else float("nan")
+    return model, accuracy
 
 
 def get_evaluator(data: ImageData, *, cache: bool = True) -> Evaluator:

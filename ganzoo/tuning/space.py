@@ -18,15 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganzoo.errors import ConfigError, did_you_mean
+from ganzoo.evaluation.metrics import QUALITY
 from ganzoo.registry.catalogue import preset_values
 from ganzoo.registry.config import SLOTS
 from ganzoo.registry.host import PluginHost
 from ganzoo.registry.overrides import parse_overrides, split_values
 
 KINDS = ("log", "float", "int", "choice")
-# What an objective may name: every figure `ganzoo eval` writes, a few friendlier names, and speed.
-ALIASES = {"class_consistency": "class_acc", "intra_class_diversity": "diversity", "frechet_ratio": "fd_ratio"}
-SCORES = ("class_acc", "diversity", "diversity_min", "fd", "fd_ratio", "kid", "steps_per_s")
+# What an objective may name: every figure `ganzoo eval` writes (QUALITY, with its aliases), and speed.
+ALIASES = {alias: q.key for q in QUALITY for alias in q.aliases}
+SCORES = (*(q.key for q in QUALITY if q.higher_is_better is not None), "diversity_min", "fd", "steps_per_s")
 
 
 @dataclass(frozen=True)

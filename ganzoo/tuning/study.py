@@ -57,7 +57,7 @@ class Plan:
     trials: int
     trial_minutes: float
     prune_every: int = 200  # train.eval_every of each trial: the values pruning sees (0: no pruning)
-    eval_n: int = 1000  # images the final `ganzoo eval` of each trial scores
+    eval_n: int | None = None  # images the final `ganzoo eval` of each trial scores (None: all held-out images, up to 2,000)
     storage: str = ""
     heartbeat_s: float = 20.0
     launcher: list[str] = field(default_factory=list)
@@ -65,8 +65,8 @@ class Plan:
     def check(self, host: PluginHost) -> None:
         parse_space(self.space)
         parse_objectives(self.objectives)
-        if self.trials < 1 or self.trial_minutes <= 0 or self.prune_every < 0 or self.eval_n < 2 or self.heartbeat_s <= 0:
-            raise ConfigError("--trials must be at least 1, --trial-minutes above 0, --prune-every at least 0, --eval-n at least 2 and --heartbeat above 0.")
+        if self.trials < 1 or self.trial_minutes <= 0 or self.prune_every < 0 or (self.eval_n is not None and self.eval_n < 4) or self.heartbeat_s <= 0:
+            raise ConfigError("--trials must be at least 1, --trial-minutes above 0, --prune-every at least 0, --eval-n at least 4 and --heartbeat above 0.")
         resolve(list(self.fixed), host, check_compat=False)  # a mistake in the fixed overrides fails now, not in every trial
 
 
@@ -214,7 +214,7 @@ def run_trial(study: Any, trial: Any, study_dir: Path, plan: Plan, space: list, 
         overrides = sample(trial, space, list(plan.fixed), host)
         budget = [f"train.max_minutes={plan.trial_minutes:g}", "train.progress=false", f"out={run_dir}"]
         if plan.prune_every and len(objectives) == 1:
-            budget[1:1] = [f"train.eval_every={plan.prune_every}", f"train.eval_n={max(10, min(500, plan.eval_n))}"]
+            budget[1:1] = [f"train.eval_every={plan.prune_every}", f"train.eval_n={max(10, min(500, plan.eval_n or 500))}"]
         resolve([*overrides, *budget], host)  # a refused combination fails this trial with its reason
     except GanzooError as exc:
         trial.set_user_attr("error", str(exc))
