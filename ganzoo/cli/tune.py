@@ -37,22 +37,33 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from ganzoo.tuning import results
-    from ganzoo.tuning.study import Plan, plan_of, prepare, work
+    from ganzoo.registry.overrides import refuse_repeats
+    from ganzoo.tuning.storage import DB, check_study_db, open_storage, optuna_module
+    from ganzoo.tuning.study import Plan, claim_folder, plan_of, prepare, work
 
-    study_dir = Path(args.study)
+    study_dir = Path(args.study).expanduser()
     if args.show:
         return show(study_dir)
+    refuse_repeats(args.fixed)
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}.")
+    try:
+        launcher = shlex.split(args.launcher)  # torchrun and friends take "-m ganzoo.cli run ..." themselves
+    except ValueError as exc:
+        raise ConfigError(f"--launcher {args.launcher!r} cannot be read as a command ({exc}); e.g. --launcher 'torchrun --nproc_per_node=4'.") from None
     host = default_host()
-    launcher = shlex.split(args.launcher)  # torchrun and friends take "-m ganzoo.cli run ..." themselves
     given = Plan(fixed=list(args.fixed), space=list(args.space), objectives=list(args.objective), trials=args.trials,
                  trial_minutes=args.trial_minutes, prune_every=args.prune_every, eval_n=args.eval_n, storage=args.storage,
                  heartbeat_s=args.heartbeat, launcher=launcher)
-    if args.workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {args.workers}.")
+    # Everything is checked before the first file is written: the folder, the plan, the storage.
+    claim_folder(study_dir)
     plan = plan_of(study_dir, given)
     plan.check(host)
-    results.optuna_module()
+    optuna_module()
+    if plan.storage:
+        open_storage(plan.storage, study_dir)  # a bad URL fails here, before study.json records it
+    else:
+        check_study_db(study_dir / DB)
     prepare(study_dir, plan)
     threads = max(1, (os.cpu_count() or 1) // args.workers)
     others = []
@@ -69,17 +80,25 @@ def cmd_tune(args: argparse.Namespace) -> int:
                 proc.send_signal(signal.SIGTERM)
         for proc in others:
             proc.wait()
-    return show(study_dir)
+    show(study_dir)
+    from ganzoo.tuning.results import trials
+    from ganzoo.tuning.study import all_failed
+
+    failed = all_failed(study_dir, [r["state"] for r in trials(study_dir)[1]])
+    if failed is not None:
+        raise failed
+    return 0
 
 
 def show(study_dir: Path) -> int:
+    """Print the study's trials and what it found; reads only."""
     from ganzoo.tuning import results
 
     plan, rows = results.trials(study_dir)
     names = [name for name in plan.objectives]
     show_table(f"study {study_dir}: {len(rows)} trials", ("trial", "state", *names, "sampled", "run folder"),
                [(str(r["number"]), r["state"], *([f"{v:.4g}" for v in r["values"]] if r["values"] else ["-"] * len(names)),
-                 " ".join(r["overrides"]) or (r["error"][:120] if r["error"] else ""), r["run_dir"]) for r in rows])
+                 _sampled(r), r["run_dir"]) for r in rows])
     _, front = results.best(study_dir)
     if front:
         title = "best trial" if len(names) == 1 else "Pareto front (best first by the first objective)"
@@ -90,3 +109,11 @@ def show(study_dir: Path) -> int:
         console.print(f"run the best one:  ganzoo run preset-from={study_dir}", markup=False)
         console.print("or paste this preset into registry.toml:\n" + results.preset_lines(results.best_overrides(study_dir)), markup=False)
     return 0
+
+
+def _sampled(row: dict) -> str:
+    """A trial's sampled overrides, and for a failed one why it failed."""
+    text = " ".join(row["overrides"])
+    if row["state"] == "FAIL" and row["error"]:
+        text = (text + " | " if text else "") + row["error"][:160]
+    return text

@@ -51,7 +51,7 @@ def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = No
     user = parse_overrides(overrides)
     allow = user.pop(ALLOW_KEY, None)
     if "resume" in user:
-        return resume(Path(str(user.pop("resume"))), user, host, reporter, allow=allow)
+        return resume(Path(str(user.pop("resume"))).expanduser(), user, host, reporter, allow=allow)
     if allow is not None:
         raise ConfigError(f"{ALLOW_KEY}= lists the keys a resumed run may change, so it only applies together with resume=RUN_DIR.")
     cfg = resolve(user, host)
@@ -81,10 +81,10 @@ def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, reporter: R
     changes.pop("out", None)
     cfg = resolve({**stored, **changes, "out": str(run_dir)}, host, use_preset=False)
     # A key missing from the stored config is newer than the run: its default applies unless the user sets it.
-    refused = {k: v for k, v in _diff(stored, flatten(cfg.to_dict())).items() if k not in allowed and (k in stored or k in changes)}
+    refused = {k: v for k, v in diff_configs(stored, flatten(cfg.to_dict())).items() if k not in allowed and (k in stored or k in changes)}
     if refused:
         raise ConfigError(
-            f"Cannot resume {run_dir} with a different configuration: {_describe(refused)}. Without notice only "
+            f"Cannot resume {run_dir} with a different configuration: {describe_diff(refused)}. Without notice only "
             f"{', '.join(sorted(RESUME_MAY_CHANGE))} may change. To change the others on purpose, add "
             f"{ALLOW_KEY}={','.join(sorted(refused))}; or start a new run with out=NEW_DIR."
         )
@@ -147,11 +147,11 @@ def _load_into(trainer: Trainer, run_dir: Path, path: Path, tensors: dict, value
     """Load a checkpoint into a trainer, or raise a CheckpointError that names the file."""
     weights = path / checkpoint.WEIGHTS
     written = flatten(header["config"])
-    foreign = {k: v for k, v in _diff(written, flatten(trainer.cfg.to_dict())).items() if k not in allowed and k in written}
+    foreign = {k: v for k, v in diff_configs(written, flatten(trainer.cfg.to_dict())).items() if k not in allowed and k in written}
     if foreign:
         raise CheckpointError(
             f"Checkpoint {weights} was written by another configuration than {run_dir / 'config.json'}: "
-            f"{_describe(foreign)}. Move it out of the run directory, or add {ALLOW_KEY}={','.join(sorted(foreign))} "
+            f"{describe_diff(foreign)}. Move it out of the run directory, or add {ALLOW_KEY}={','.join(sorted(foreign))} "
             "if the change is intended."
         )
     try:
@@ -165,11 +165,11 @@ def _load_into(trainer: Trainer, run_dir: Path, path: Path, tensors: dict, value
             group["lr"], group["betas"] = lr, tuple(t.betas)
 
 
-def _describe(diff: dict[str, tuple[Any, Any]]) -> str:
+def describe_diff(diff: dict[str, tuple[Any, Any]]) -> str:
     return "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(diff.items()))
 
 
-def _diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+def diff_configs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Keys whose values differ (the run directory itself, ``out``, is not compared)."""
     keys = (set(a) | set(b)) - {"out"}
     return {k: (a.get(k), b.get(k)) for k in keys if _norm(a.get(k)) != _norm(b.get(k))}

@@ -12,15 +12,19 @@ from ganzoo.registry.catalogue import preset_values
 from ganzoo.registry.overrides import parse_overrides
 from ganzoo.runs.compare import summarise
 from ganzoo.tuning.space import parse_objectives
-from ganzoo.tuning.study import open_study, optuna_module, plan_of
+from ganzoo.tuning.storage import storage_errors
+from ganzoo.tuning.study import open_study, optuna_module, plan_of, where
 
 
 def trials(study_dir: Path) -> tuple[Any, list[dict[str, Any]]]:
-    """(plan, one row per trial: number, state, values, sampled overrides, run folder, error)."""
+    """(plan, one row per trial: number, state, values, sampled overrides, run folder, error). Reads
+    only: the storage is opened read-only, so a study folder mounted read-only can be shown."""
     plan = plan_of(study_dir, None)
-    study = open_study(study_dir, plan)
+    study = open_study(study_dir, plan, read_only=True)
+    with storage_errors(where(plan, study_dir)):
+        found = study.get_trials(deepcopy=False)
     rows = []
-    for t in study.get_trials(deepcopy=False):
+    for t in found:
         sampled = [o for o in t.user_attrs.get("overrides", []) if o not in plan.fixed]
         rows.append({"number": t.number, "state": t.state.name, "values": list(t.values) if t.values else None, "params": t.params,
                      "overrides": sampled, "run_dir": t.user_attrs.get("run_dir", ""), "error": t.user_attrs.get("error", ""),

@@ -20,7 +20,7 @@ from typing import Any
 from ganzoo.errors import ConfigError, did_you_mean
 from ganzoo.evaluation.metrics import QUALITY
 from ganzoo.registry.catalogue import preset_values
-from ganzoo.registry.config import SLOTS
+from ganzoo.registry.config import SLOTS, resolve
 from ganzoo.registry.host import PluginHost
 from ganzoo.registry.overrides import parse_overrides, split_values
 
@@ -44,6 +44,21 @@ class Param:
         if self.kind == "int":
             return trial.suggest_int(self.key, int(self.low), int(self.high))
         return trial.suggest_float(self.key, self.low, self.high, log=self.kind == "log")
+
+    @property
+    def text(self) -> str:
+        """The ``--space`` argument this parameter came from."""
+        return f"{self.key}={self.kind}:" + (",".join(self.choices) if self.kind == "choice" else f"{self.low:g}..{self.high:g}")
+
+    def probes(self) -> list[str]:
+        """Values to validate, as a trial would write them: each choice; both ends of a range, and a
+        value between them (not a whole number, so an integer option refuses a float range)."""
+        if self.kind == "choice":
+            return list(self.choices)
+        if self.kind == "int":
+            return [str(int(self.low)), str(int(self.high))]
+        inner = math.exp(math.log(self.low) + 0.382 * math.log(self.high / self.low)) if self.kind == "log" else self.low + 0.382 * (self.high - self.low)
+        return [f"{v:.6g}" for v in (self.low, self.high, inner)]
 
     @property
     def order(self) -> int:
@@ -114,6 +129,64 @@ def sample(trial: Any, space: list[Param], fixed: list[str], host: PluginHost) -
         text = f"{value:.6g}" if isinstance(value, float) else str(value)
         out.append(f"{param.key}={text}")
     return [*fixed, *out]
+
+
+def check_space(space: list[Param], fixed: list[str], host: PluginHost) -> None:
+    """Refuse a space that no trial can run, before any trial: every value a trial may sample (each
+    choice; both ends of a range and a value between) must pass ``ganzoo run``'s own validation in
+    some combination of the searched components where its key applies, and not every combination of
+    the searched components may be one that ganzoo refuses."""
+    base = _choices(fixed)
+    contexts = _contexts(space, base, host)
+    for param in space:
+        usable = [c for c in contexts if _applies(param.key, {**base, **c}, host)]
+        if not usable:
+            raise ConfigError(_unused(param, [{**base, **c} for c in contexts], host))
+        for value in param.probes():
+            first = None
+            for context in usable:
+                try:
+                    resolve([*fixed, *(f"{k}={v}" for k, v in context.items()), f"{param.key}={value}"], host, check_compat=False)
+                    break
+                except ConfigError as exc:
+                    first = first or exc
+            else:
+                raise ConfigError(f"--space {param.text!r}: no trial can run with {param.key}={value}: {first}")
+    reasons = []
+    for context in contexts:
+        try:
+            resolve([*fixed, *(f"{k}={v}" for k, v in context.items())], host)
+            return
+        except ConfigError as exc:
+            reasons.append(str(exc))
+    picked = " with any of the searched components" if len(contexts) > 1 else ""
+    raise ConfigError(f"No trial of this study can run: the fixed overrides{picked} are refused. {reasons[0]}")
+
+
+def _contexts(space: list[Param], base: dict[str, Any], host: PluginHost, limit: int = 512) -> list[dict[str, str]]:
+    """The combinations of the searched component picks (``critic``, ``critic.norm``) a trial can make."""
+    combos: list[dict[str, str]] = [{}]
+    for param in [p for p in space if p.kind == "choice" and p.order < 2]:
+        grown: list[dict[str, str]] = []
+        for combo in combos:
+            if _applies(param.key, {**base, **combo}, host):
+                grown += [{**combo, param.key: value} for value in param.choices]
+            else:
+                grown.append(combo)
+        combos = grown[:limit]
+    return combos
+
+
+def _unused(param: Param, chosen: list[dict[str, Any]], host: PluginHost) -> str:
+    """The error for a key that applies to no component a trial can choose."""
+    head, _, rest = param.key.partition(".")
+    names = sorted({str(c.get(head)) for c in chosen})
+    options = set()
+    for name in names:
+        entry = host.components(SLOTS[head]).get(name)
+        options |= {f"{head}.{f}" for f in entry.cls.Config.model_fields} if entry else set()
+    return (f"--space {param.text!r}: no trial would use it: {param.key} is not an option of the {head} a trial can choose "
+            f"({', '.join(names)}).{did_you_mean(param.key, options)} Valid options: {', '.join(sorted(options)) or '(none)'}.")
 
 
 def _choices(fixed: list[str]) -> dict[str, Any]:

@@ -5,6 +5,10 @@
     DIR/trials/trial-N/   trial N's ordinary ganzoo run folder (compare, eval and report work on it)
     DIR/logs/             each trial's stderr
 
+The study owns its folder: a new study starts only in a folder that does not exist or is empty;
+an existing one continues only where ``study.json`` is a ganzoo study record. Everything is checked
+(the plan, the space, the storage) before the first file is written.
+
 Workers claim trials under a file lock on the study folder, so a fixed number of trials is run,
 each once (on several machines sharing a database, at most one extra per machine). While a
 trial runs, its worker writes a heartbeat into the trial; a worker that sees a RUNNING trial
@@ -15,36 +19,48 @@ same parameters, which continues the trial's run folder from its last checkpoint
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
-import threading
+import math
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.evaluation.scoring import evaluate_run
+from ganzoo.errors import ConfigError, GanzooError, StorageError, os_reason
 from ganzoo.registry.config import resolve
 from ganzoo.registry.host import PluginHost
-from ganzoo.runs.compare import summarise
+from ganzoo.registry.overrides import parse_overrides
 from ganzoo.storage.atomic import write_json
-from ganzoo.storage.folder import write_eval
-from ganzoo.tuning import trial as trial_run
-from ganzoo.tuning.space import parse_objectives, parse_space, sample
+from ganzoo.storage.folder import check_writable, read_config
+from ganzoo.tuning.space import check_space, parse_objectives, parse_space
+from ganzoo.tuning.storage import DB, open_storage, optuna_module, storage_errors
+from ganzoo.tuning.trial import queue_retry, retry_of, run_trial
+
+__all__ = ["Plan", "claim_folder", "plan_of", "open_study", "prepare", "work", "used", "optuna_module", "StudyFailed", "all_failed"]
 
 NAME = "ganzoo"
 RECORD = "study.json"
-BUDGET_KEYS = ("train.max_minutes", "train.progress", "train.eval_every", "train.eval_n", "out")
+# Set by every trial from the plan (--trial-minutes, the study folder): not the user's to fix or search.
+BUDGET_KEYS = ("train.max_minutes", "train.eval_every", "train.eval_n", "out")
+NOT_FOR_A_STUDY = ("resume", "resume.allow", "preset-from")  # each trial is a new run of its own
 
 
-def optuna_module():
-    try:
-        import optuna
-    except ImportError:
-        raise GanzooError("ganzoo tune needs Optuna, an optional dependency: pip install 'ganzoo[tune]'.") from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
+class StudyFailed(GanzooError):
+    """Every trial of the study failed: there is nothing to report as best."""
+
+    exit_code = 1
+
+
+def all_failed(study_dir: Path, states: list[str]) -> StudyFailed | None:
+    """The error for a study whose every trial failed (``states``: each trial's state name), else None."""
+    if not states or any(s != "FAIL" for s in states):
+        return None
+    return StudyFailed(f"Every trial of the study in {study_dir} failed ({len(states)} of {len(states)}), so it found nothing. "
+                       f"The table above gives each trial's reason, and {study_dir / 'logs'} each trial's output; fix the cause "
+                       "(or the plan), then run the same command with a larger --trials to go on.")
 
 
 @dataclass
@@ -63,11 +79,79 @@ class Plan:
     launcher: list[str] = field(default_factory=list)
 
     def check(self, host: PluginHost) -> None:
-        parse_space(self.space)
+        """Refuse a plan that no trial can run, before anything is written."""
+        space = parse_space(self.space)
         parse_objectives(self.objectives)
-        if self.trials < 1 or self.trial_minutes <= 0 or self.prune_every < 0 or (self.eval_n is not None and self.eval_n < 4) or self.heartbeat_s <= 0:
-            raise ConfigError("--trials must be at least 1, --trial-minutes above 0, --prune-every at least 0, --eval-n at least 4 and --heartbeat above 0.")
+        if not (self.trials >= 1 and 0 < self.trial_minutes < math.inf and self.prune_every >= 0 and (self.eval_n is None or self.eval_n >= 4)
+                and 0 < self.heartbeat_s < math.inf):
+            raise ConfigError(f"--trials must be at least 1 (got {self.trials}), --trial-minutes a finite number above 0 (got {self.trial_minutes}), "
+                              f"--prune-every at least 0 (got {self.prune_every}), --eval-n at least 4 (got {self.eval_n}) and --heartbeat a "
+                              f"finite number above 0 (got {self.heartbeat_s}).")
+        if self.launcher and shutil.which(self.launcher[0]) is None:
+            raise ConfigError(f"--launcher {' '.join(self.launcher)!r}: there is no command {self.launcher[0]!r} on this machine's PATH. "
+                              "Give a command that runs Python with the arguments it is given, e.g. --launcher 'torchrun --nproc_per_node=4'.")
+        fixed = parse_overrides(self.fixed)
+        searched = [p.key for p in space]
+        for key in [k for k in (*fixed, *searched) if k in NOT_FOR_A_STUDY]:
+            raise ConfigError(f"{key}= cannot be part of a study: each trial is a new run in DIR/trials. Remove it.")
+        for key in [k for k in (*fixed, *searched) if k in BUDGET_KEYS]:
+            raise ConfigError(f"{key} is set by ganzoo tune for every trial (the run folder DIR/trials/trial-N, the budget from "
+                              f"--trial-minutes, pruning from --prune-every), so it cannot be {'fixed' if key in fixed else 'searched'}. Remove it.")
+        for key in [k for k in searched if k in fixed]:
+            raise ConfigError(f"{key} is both fixed ({key}={fixed[key]}) and searched (--space {key}=...). Give it one or the other.")
         resolve(list(self.fixed), host, check_compat=False)  # a mistake in the fixed overrides fails now, not in every trial
+        check_space(space, list(self.fixed), host)
+
+
+def read_record(path: Path) -> Plan:
+    """The plan in ``DIR/study.json``: the marker of a folder ganzoo made as a study."""
+    try:
+        record = json.loads(path.read_text())
+    except OSError as exc:
+        raise StorageError(f"Cannot read {path}: {os_reason(exc)}.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not a ganzoo study record (not valid JSON: {exc}).") from None
+    fields = {f.name: f for f in dataclasses.fields(Plan)}
+    required = [n for n, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    types = {"fixed": list, "space": list, "objectives": list, "trials": int, "trial_minutes": (int, float), "prune_every": int,
+             "eval_n": (int, type(None)), "storage": str, "heartbeat_s": (int, float), "launcher": list}
+    ok = isinstance(record, dict) and set(record) <= set(fields) and all(k in record for k in required)
+    ok = ok and all(isinstance(v, types[k]) and not isinstance(v, bool) for k, v in record.items())
+    ok = ok and all(isinstance(x, str) for k in ("fixed", "space", "objectives", "launcher") for x in record.get(k, []))
+    if not ok:
+        raise ConfigError(f"{path} is not a ganzoo study record: ganzoo tune writes an object with {', '.join(fields)}. "
+                          f"{path.parent} looks like another tool's folder; choose another --study DIR.")
+    return Plan(**record)
+
+
+def claim_folder(study_dir: Path) -> None:
+    """A study writes only into a folder that does not exist, is empty, or holds a ganzoo study
+    (``study.json``): anything else is refused, saying what is there, before anything is written."""
+    if "\0" in str(study_dir):
+        raise ConfigError(f"--study {str(study_dir)!r} is not a usable folder name: it contains a NUL byte.")
+    if not (study_dir.exists() or study_dir.is_symlink()):
+        return
+    if not study_dir.is_dir():
+        raise ConfigError(f"--study {study_dir} is a file, not a folder. Choose another --study DIR.")
+    if (study_dir / RECORD).exists():
+        read_record(study_dir / RECORD)
+        return
+    try:
+        entries = sorted(p.name for p in study_dir.iterdir())
+    except OSError as exc:
+        raise StorageError(f"Cannot read the folder {study_dir}: {os_reason(exc)}. Choose another --study DIR.") from None
+    if not entries:
+        return
+    shown = ", ".join(entries[:6]) + (f" and {len(entries) - 6} more" if len(entries) > 6 else "")
+    what = ""
+    with contextlib.suppress(ConfigError):
+        read_config(study_dir)
+        what = " It holds a ganzoo run (config.json); a study keeps its trials' runs in DIR/trials and needs a folder of its own."
+    if not what and DB in entries:
+        what = f" Its {DB} is not a study ganzoo tune started here ({RECORD} is missing)."
+    raise ConfigError(f"--study {study_dir} already exists and is not empty ({len(entries)} entries: {shown}), and it holds no ganzoo study "
+                      f"({RECORD}). A new study starts only in a folder that does not exist or is empty, so that nothing of yours is "
+                      f"overwritten.{what} Choose another --study DIR.")
 
 
 def plan_of(study_dir: Path, given: Plan | None) -> Plan:
@@ -78,10 +162,7 @@ def plan_of(study_dir: Path, given: Plan | None) -> Plan:
         if given is None:
             raise ConfigError(f"{study_dir} holds no ganzoo study ({RECORD} is missing). Start one with ganzoo tune --study {study_dir} --space ... --objective ...")
         return given
-    try:
-        stored = Plan(**json.loads(path.read_text()))
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{path} is not a ganzoo study record ({exc}).") from None
+    stored = read_record(path)
     if given is not None:
         mine, theirs = asdict(stored), asdict(given)
         differ = [k for k in mine if k not in ("trials", "launcher", "heartbeat_s") and mine[k] != theirs[k]]
@@ -92,29 +173,40 @@ def plan_of(study_dir: Path, given: Plan | None) -> Plan:
     return stored
 
 
-def storage(plan: Plan, study_dir: Path) -> Any:
-    optuna = optuna_module()
-    url = plan.storage or f"sqlite:///{(study_dir / 'study.db').resolve()}"
-    if url.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend
+def where(plan: Plan, study_dir: Path) -> str:
+    """The storage as errors name it."""
+    from ganzoo.tuning.storage import shown
 
-        return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:").removeprefix("//")))
-    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+    return shown(plan.storage) if plan.storage else str(study_dir / DB)
 
 
-def open_study(study_dir: Path, plan: Plan) -> Any:
+def open_study(study_dir: Path, plan: Plan, read_only: bool = False) -> Any:
+    """The study in its storage; ``read_only``: only load it (``--show``), never create or write."""
     optuna = optuna_module()
     directions = [d for _, d in parse_objectives(plan.objectives)]
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if plan.prune_every and len(directions) == 1 else optuna.pruners.NopPruner()
-    return optuna.create_study(study_name=NAME, storage=storage(plan, study_dir), directions=directions, load_if_exists=True, pruner=pruner)
+    storage = open_storage(plan.storage, study_dir, read_only=read_only)
+    with storage_errors(where(plan, study_dir)):
+        if read_only:
+            try:
+                return optuna.load_study(study_name=NAME, storage=storage)
+            except KeyError:
+                raise ConfigError(f"The storage {where(plan, study_dir)} holds no ganzoo study yet: no trial has started.") from None
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if plan.prune_every and len(directions) == 1 else optuna.pruners.NopPruner()
+        return optuna.create_study(study_name=NAME, storage=storage, directions=directions, load_if_exists=True, pruner=pruner)
 
 
 def prepare(study_dir: Path, plan: Plan) -> None:
-    """Create the study folder and record the plan (atomically; only the first time)."""
+    """Create the study folder and record the plan (atomically; only the first time). The record
+    comes first, so a folder ganzoo made is always marked as a study."""
+    try:
+        study_dir.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        raise StorageError(f"Cannot create the study folder {study_dir}: {os_reason(exc)}. Choose a writable --study DIR.") from None
+    check_writable(study_dir)
+    if not (study_dir / RECORD).exists():
+        write_json(study_dir / RECORD, asdict(plan))
     for sub in ("trials", "logs"):
-        (study_dir / sub).mkdir(parents=True, exist_ok=True)
-    write_json(study_dir / RECORD, asdict(plan))
+        (study_dir / sub).mkdir(exist_ok=True)
 
 
 @contextlib.contextmanager
@@ -127,14 +219,9 @@ def _claim(study_dir: Path) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-def _retry_of(t: Any) -> int | None:
-    value = t.user_attrs.get("retry_of")
-    return int(value) if value is not None else None
-
-
 def used(trials: list[Any]) -> int:
     """Trials that count toward --trials: a failed trial that was retried counts through its retry."""
-    retried = {_retry_of(t) for t in trials} - {None}
+    retried = {retry_of(t) for t in trials} - {None}
     return sum(1 for t in trials if t.number not in retried)
 
 
@@ -152,9 +239,8 @@ def fail_stale(study: Any, plan: Plan, log: Callable[[str], None]) -> None:
                 continue
         except Exception:  # another worker got there first
             continue
-        if _retry_of(t) is None:  # one retry per trial
-            study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
-        log(f"trial {t.number}: its worker stopped; marked failed" + (", retrying it" if _retry_of(t) is None else ""))
+        retried = queue_retry(study, t)
+        log(f"trial {t.number}: its worker stopped; marked failed" + (", retrying it" if retried else ""))
 
 
 def work(study_dir: Path, plan: Plan, host: PluginHost, threads: int, log: Callable[[str], None]) -> None:
@@ -163,94 +249,20 @@ def work(study_dir: Path, plan: Plan, host: PluginHost, threads: int, log: Calla
     with _claim(study_dir):  # the first worker creates the storage's tables; the others must not race it
         study = open_study(study_dir, plan)
     space = parse_space(plan.space)
-    while True:
-        fail_stale(study, plan, log)
-        with _claim(study_dir):
-            trials = study.get_trials(deepcopy=False)
-            waiting = any(t.state == optuna.trial.TrialState.WAITING for t in trials)
-            running = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
-            if not waiting and used(trials) >= plan.trials:
-                if not running:
-                    return
-                trial = None
-            else:
-                trial = study.ask()
-        if trial is None:  # others are still running: wait, and take over a trial whose worker died
-            time.sleep(min(plan.heartbeat_s, 5.0))
-            continue
-        run_trial(study, trial, study_dir, plan, space, host, threads, log)
-
-
-@contextlib.contextmanager
-def _heartbeat(trial: Any, every: float) -> Iterator[None]:
-    """A thread that writes the time into the trial every ``every`` seconds while the block runs."""
-    stop = threading.Event()
-
-    def beat() -> None:
+    with storage_errors(where(plan, study_dir)):
         while True:
-            try:
-                trial.set_user_attr("heartbeat", time.time())
-            except Exception:  # the trial was finished meanwhile
-                return
-            if stop.wait(every):
-                return
-
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
-def run_trial(study: Any, trial: Any, study_dir: Path, plan: Plan, space: list, host: PluginHost, threads: int, log: Callable[[str], None]) -> None:
-    optuna = optuna_module()
-    TrialState = optuna.trial.TrialState
-    origin = _retry_of(trial)
-    run_dir = study_dir / "trials" / f"trial-{trial.number if origin is None else origin:04d}"
-    objectives = parse_objectives(plan.objectives)
-    try:
-        overrides = sample(trial, space, list(plan.fixed), host)
-        budget = [f"train.max_minutes={plan.trial_minutes:g}", "train.progress=false", f"out={run_dir}"]
-        if plan.prune_every and len(objectives) == 1:
-            budget[1:1] = [f"train.eval_every={plan.prune_every}", f"train.eval_n={max(10, min(500, plan.eval_n or 500))}"]
-        resolve([*overrides, *budget], host)  # a refused combination fails this trial with its reason
-    except GanzooError as exc:
-        trial.set_user_attr("error", str(exc))
-        study.tell(trial, state=TrialState.FAIL)
-        log(f"trial {trial.number}: refused: {exc}")
-        return
-    trial.set_user_attr("overrides", overrides)
-    trial.set_user_attr("run_dir", str(run_dir.relative_to(study_dir)))
-    args = [f"resume={run_dir}"] if (run_dir / "config.json").is_file() else [*overrides, *budget]
-    log(f"trial {trial.number}: " + (f"continues {run_dir.name}" if args[0].startswith("resume=") else " ".join(overrides[len(plan.fixed):]) or "(fixed only)"))
-
-    def report(step: int, scores: dict) -> bool:
-        value = scores.get(objectives[0][0])
-        if not isinstance(value, (int, float)):
-            return False
-        trial.report(float(value), step)
-        return trial.should_prune()
-
-    with _heartbeat(trial, plan.heartbeat_s):  # from here to the end of the trial's evaluation
-        outcome = trial_run.run(args, run_dir, launcher=plan.launcher, threads=threads, log=study_dir / "logs" / f"trial-{trial.number:04d}.log",
-                                report=report)
-        if outcome.pruned or outcome.returncode != 0:
-            scores = None
-        else:
-            scores = evaluate_run(run_dir, host, n=plan.eval_n)
-            write_eval(run_dir, scores)
-            scores["steps_per_s"] = summarise(run_dir)["steps_per_s"]
-    if outcome.pruned:
-        study.tell(trial, state=TrialState.PRUNED)
-        log(f"trial {trial.number}: pruned")
-        return
-    if outcome.returncode != 0:
-        trial.set_user_attr("error", trial_run.error_paragraph(outcome.stderr_tail))
-        study.tell(trial, state=TrialState.FAIL)
-        log(f"trial {trial.number}: failed (exit {outcome.returncode}): {trial_run.error_paragraph(outcome.stderr_tail)[:300]}")
-        return
-    values = [float(scores[key]) for key, _ in objectives]
-    study.tell(trial, values)
-    log(f"trial {trial.number}: " + ", ".join(f"{k} {v:.4g}" for (k, _), v in zip(objectives, values)))
+            fail_stale(study, plan, log)
+            with _claim(study_dir):
+                trials = study.get_trials(deepcopy=False)
+                waiting = any(t.state == optuna.trial.TrialState.WAITING for t in trials)
+                running = any(t.state == optuna.trial.TrialState.RUNNING for t in trials)
+                if not waiting and used(trials) >= plan.trials:
+                    if not running:
+                        break
+                    trial = None
+                else:
+                    trial = study.ask()
+            if trial is None:  # others are still running: wait, and take over a trial whose worker died
+                time.sleep(min(plan.heartbeat_s, 5.0))
+                continue
+            run_trial(study, trial, study_dir, plan, space, host, threads, log)
