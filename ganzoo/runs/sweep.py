@@ -4,7 +4,9 @@
 ``sweeps/<time>/`` (or ``out=DIR``). A key with one value is shared by all runs. A list value that
 is itself a list (``train.betas``) is written in brackets: ``train.betas=[0,0.9],[0.5,0.99]``.
 Interrupting a sweep keeps finished runs; running the same command with ``out=DIR`` again resumes
-unfinished runs from their checkpoints and skips finished ones. One sweep at a time per folder. A combination that ganzoo refuses
+unfinished runs from their checkpoints and skips finished ones, but only when each run folder holds
+the settings asked for: a rerun with changed settings is refused with the differences, before
+anything runs. One sweep at a time per folder. A combination that ganzoo refuses
 (say a BatchNorm critic with a gradient penalty) is recorded with its reason and the sweep goes on.
 """
 
@@ -18,13 +20,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ganzoo.errors import ConfigError, GanzooError, Interrupted, StorageError, os_reason
-from ganzoo.registry.overrides import split_values
+from ganzoo.registry.config import flatten, resolve
+from ganzoo.registry.overrides import refuse_repeats, split_values
 from ganzoo.storage import checkpoint
 from ganzoo.storage.folder import Busy, lock, read_config, read_eval
 
 
 def plan(items: list[str]) -> tuple[list[tuple[str, list[str]]], list[str], str | None]:
     """(swept keys with their values, shared overrides, out dir)."""
+    refuse_repeats(items)
     swept, shared, out = [], [], None
     for item in items:
         key, sep, value = item.partition("=")
@@ -32,7 +36,7 @@ def plan(items: list[str]) -> tuple[list[tuple[str, list[str]]], list[str], str 
             raise ConfigError(f"Cannot read '{item}': sweep arguments have the form key=a,b,c or key=value.")
         key = key.strip()
         if key == "out":
-            out = value
+            out = str(Path(value).expanduser()) if value.strip() else value
             continue
         if key in ("resume",):
             raise ConfigError("resume= is not a sweep key; rerun the sweep with the same out=DIR to resume it.")
@@ -67,11 +71,18 @@ def sweep(items: list[str], host, *, train: Callable[[list[str]], Path], evaluat
         raise StorageError(f"Cannot create the sweep folder {root}: {os_reason(exc)}. Choose a writable out=DIR.") from None
     finished, refused = [], {}
     with _sweep_lock(root):
+        changed = _changed(root, combos, shared, host)
+        if changed:
+            raise ConfigError(f"The sweep in {root} was run with other settings than these: {'; '.join(changed)}. A sweep resumes and "
+                              "reports only runs made with the settings asked for, so nothing was run or changed. Rerun it with the "
+                              "settings it was started with, or choose another out=DIR for the new ones.")
         for i, combo in enumerate(combos, 1):
             run_dir = root / run_name(combo)
             overrides = [*shared, *(f"{k}={v}" for k, v in combo.items())]
             log(f"[{i}/{len(combos)}] {run_name(combo)}")
             try:
+                if (run_dir / "config.json").exists():
+                    resolve([*overrides, f"out={run_dir}"], host)  # what is asked must be valid, as for a new run
                 if _finished(run_dir):
                     log("  already finished")
                 elif (run_dir / "config.json").exists():  # started before: continue it (from step 0 without a checkpoint)
@@ -99,6 +110,26 @@ def _sweep_lock(root: Path) -> Iterator[None]:
             raise ConfigError(f"The sweep in {root} is already running ({exc.holder}). Wait for it to finish, or choose another "
                               "out=DIR; two sweeps must never share one folder.") from None
         yield
+
+
+def _changed(root: Path, combos: list[dict[str, str]], shared: list[str], host) -> list[str]:
+    """``NAME: key: stored -> asked; ...`` for each run folder whose configuration is not the one asked
+    for now (keys that change only how a run is shown or how fast it goes may differ)."""
+    from ganzoo.runs.launch import RESUME_MAY_CHANGE, describe_diff, diff_configs
+
+    may_differ = RESUME_MAY_CHANGE - {"train.steps", "train.max_minutes"}
+    out = []
+    for combo in combos:
+        run_dir = root / run_name(combo)
+        try:
+            stored = flatten(read_config(run_dir)["config"])
+            wanted = flatten(resolve([*shared, *(f"{k}={v}" for k, v in combo.items()), f"out={run_dir}"], host).to_dict())
+        except ConfigError:  # no run there, or a refused combination: each is handled on its own
+            continue
+        diff = {k: v for k, v in diff_configs(stored, wanted).items() if k not in may_differ}
+        if diff:
+            out.append(f"{run_name(combo)}: {describe_diff(diff)}")
+    return out
 
 
 def _finished(run_dir: Path) -> bool:
