@@ -34,6 +34,12 @@ class StorageError(GanzooError):
     exit_code = 4
 
 
+class Unreachable(GanzooError):
+    """A process or server the command needs (a torchrun peer, a study's database) could not be reached in time."""
+
+    exit_code = 4
+
+
 class Interrupted(GanzooError):
     """Training was asked to stop (Ctrl-C or SIGTERM) and stopped at a step boundary."""
 
@@ -59,7 +65,12 @@ def os_reason(exc: BaseException) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``" Did you mean 'x'?"`` for the closest choice, or ``""`` when nothing is close."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    choices = [str(c) for c in choices]
+    lowered = {c.lower(): c for c in choices}
+    if str(word).lower() in lowered:  # the same name in other case: DCGAN -> dcgan
+        return f" Did you mean '{lowered[str(word).lower()]}'?"
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    close = close or [lowered[m] for m in difflib.get_close_matches(str(word).lower(), list(lowered), n=1, cutoff=0.6)]
     return f" Did you mean '{close[0]}'?" if close else ""
 
 

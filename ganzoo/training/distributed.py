@@ -29,11 +29,47 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, Unreachable, did_you_mean
 
 ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 TIMEOUT_ENV = "GANZOO_DIST_TIMEOUT"  # seconds a collective may wait for a missing rank (default 600)
 FAULT_ENV = ("GANZOO_FAULT_RANK", "GANZOO_FAULT_STEP", "GANZOO_FAULT_MODE")  # test hook: fail one rank at one step
+FAULT_MODES = {"raise": "the rank raises an error (the default)", "kill": "the rank sends itself SIGKILL"}
+# What each of torchrun's whole-number variables means, and its smallest valid value.
+MEANING = {"RANK": ("the rank of this process, from 0 to WORLD_SIZE - 1", 0), "WORLD_SIZE": ("the number of processes, at least 1", 1),
+           "LOCAL_RANK": ("the rank of this process on its machine, from 0", 0), "MASTER_PORT": ("the port of rank 0, from 1 to 65535", 1)}
+
+
+def env_int(name: str, default: str | None = None) -> int:
+    """One of torchrun's whole-number variables, checked: a ConfigError naming it and its value otherwise."""
+    raw = os.environ.get(name, default)
+    meaning, low = MEANING[name]
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = None
+    if value is None or value < low or (name == "MASTER_PORT" and value > 65535):
+        raise ConfigError(f"{name}={raw!r} is not usable: {name} is {meaning}, a whole number. It is set by torchrun (or the launcher "
+                          "that started this process); start ganzoo with torchrun, or unset RANK, WORLD_SIZE, MASTER_ADDR and "
+                          "MASTER_PORT to run one process.")
+    return value
+
+
+def fault_plan() -> tuple[int, int, str] | None:
+    """The test hook's (rank, step, mode) from GANZOO_FAULT_RANK/STEP/MODE, each value checked; None when unset."""
+    want_rank, want_step, mode = (os.environ.get(k) for k in FAULT_ENV)
+    if mode is not None and mode not in FAULT_MODES:
+        raise ConfigError(f"{FAULT_ENV[2]}={mode!r} is not a fault mode.{did_you_mean(mode, FAULT_MODES)} Valid: "
+                          + "; ".join(f"{k} ({v})" for k, v in FAULT_MODES.items()) + ".")
+    numbers = []
+    for name, raw in zip(FAULT_ENV[:2], (want_rank, want_step)):
+        try:
+            numbers.append(None if raw is None else int(raw))
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a whole number: {FAULT_ENV[0]} names the rank to fail and {FAULT_ENV[1]} the generator step.") from None
+    if None in numbers:
+        return None
+    return numbers[0], numbers[1], mode or "raise"
 
 
 def launched() -> bool:
@@ -49,7 +85,7 @@ def rank() -> int:
     """This process's rank: from the process group, or from torchrun's environment before it is joined."""
     if active():
         return dist.get_rank()
-    return int(os.environ["RANK"]) if launched() else 0
+    return env_int("RANK") if launched() else 0
 
 
 def world() -> int:
@@ -70,9 +106,13 @@ def init(device: torch.device) -> torch.device:
     seconds (default 600), so a lost rank ends the run instead of hanging it.
     """
     use_cuda = device.type == "cuda"
+    fault_plan()  # a malformed test hook is refused before anything runs
     if not launched():
         return device
-    local = int(os.environ.get("LOCAL_RANK", "0"))
+    me, size, local = env_int("RANK"), env_int("WORLD_SIZE"), env_int("LOCAL_RANK", "0")
+    port = env_int("MASTER_PORT")
+    if me >= size:
+        raise ConfigError(f"RANK={me} with WORLD_SIZE={size}: the ranks of {size} processes are 0 to {size - 1}. Start ganzoo with torchrun, which sets both.")
     if use_cuda:
         if local >= torch.cuda.device_count():
             raise ConfigError(
@@ -89,7 +129,17 @@ def init(device: torch.device) -> torch.device:
         if not 0 < seconds < float("inf"):
             raise ConfigError(f"{TIMEOUT_ENV}={raw!r}: give the seconds a collective may wait for a missing rank, a positive number such as 600.")
         timeout = timedelta(seconds=seconds)
-        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timeout)
+        try:
+            dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timeout)
+        except (RuntimeError, ValueError, OSError) as exc:  # torch's DistStoreError is a RuntimeError
+            at = f"{os.environ.get('MASTER_ADDR')}:{port}"
+            why = " ".join(str(exc).split())[:300]
+            if "timed out" in why.lower() or "timeout" in why.lower():
+                raise Unreachable(f"Rank {me} of {size} waited {seconds:g} s ({TIMEOUT_ENV}) for the other ranks to join at {at}, and not all "
+                                  f"came ({why}). Start every rank (torchrun --nproc_per_node, and --nnodes on each machine) with the same "
+                                  f"MASTER_ADDR and MASTER_PORT, reachable from every machine; or give them longer with {TIMEOUT_ENV}=SECONDS.") from None
+            raise Unreachable(f"Rank {me} of {size} could not join the other ranks at {at} ({why}). Check MASTER_ADDR and MASTER_PORT "
+                              "(the same on every rank, reachable from this machine, the port free on rank 0's machine).") from None
     return torch.device("cuda", local) if use_cuda else torch.device("cpu")
 
 
@@ -206,9 +256,9 @@ def sync_batchnorm(module: torch.nn.Module, device: torch.device) -> torch.nn.Mo
 def maybe_fault(step: int) -> None:
     """Test hook: with ``GANZOO_FAULT_RANK=r GANZOO_FAULT_STEP=s``, rank r fails at generator step s,
     raising an error (``GANZOO_FAULT_MODE=raise``, the default) or killing itself (``kill``)."""
-    want_rank, want_step, mode = (os.environ.get(k) for k in FAULT_ENV)
-    if want_rank is None or want_step is None or int(want_rank) != rank() or int(want_step) != step:
+    plan = fault_plan()
+    if plan is None or plan[0] != rank() or plan[1] != step:
         return
-    if mode == "kill":
+    if plan[2] == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
-    raise RuntimeError(f"injected fault on rank {rank()} at step {step} ({FAULT_ENV[0]}={want_rank})")
+    raise RuntimeError(f"injected fault on rank {rank()} at step {step} ({FAULT_ENV[0]}={plan[0]})")
