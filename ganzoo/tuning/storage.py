@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
 
-from ganzoo.errors import ConfigError, GanzooError, StorageError, did_you_mean, os_reason
+from ganzoo.errors import ConfigError, GanzooError, StorageError, Unreachable, did_you_mean, os_reason
 
 DB = "study.db"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -194,7 +194,7 @@ def explain(exc: BaseException, what: str) -> GanzooError:
     if "readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text or "disk" in text:
         return StorageError(f"The study's storage {what} cannot be opened for writing ({reason}). Nothing was written to the study "
                             "folder. Use a path on a writable file system (not /proc or a read-only mount), or choose another --storage.")
-    return StorageError(f"The study's storage {what} could not be reached or used ({reason}). Check that the server runs and accepts "
+    return Unreachable(f"The study's storage {what} could not be reached or used ({reason}). Check that the server runs and accepts "
                         "this user from this machine, and the host, port and database name; nothing was written to the study folder.")
 
 
