@@ -53,6 +53,12 @@ def default_limit() -> int | None:
     return Image.MAX_IMAGE_PIXELS
 
 
+def _reason(exc: BaseException, f) -> str:
+    """PIL's message without its name for the open file (``<_io.BufferedReader name=3>``): the error names the path."""
+    text = one_line(exc).replace(f" {f!r}", "").replace(repr(f), "the file")
+    return text + " (not an image format PIL can read)" if text == "cannot identify image file" else text
+
+
 @dataclass(frozen=True)
 class Decoder:
     """Reads images at ``size`` x ``size`` with ``channels``; ``deep``: as float32 in [-1, 1], else
@@ -74,7 +80,7 @@ class Decoder:
                 with Image.open(f) as im:
                     w, h, mode = im.size[0], im.size[1], im.mode
             except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, EOFError, struct.error, …
-                raise DataError(f"{self.who}: cannot read the image {path}: {one_line(exc)}. Remove or replace the file.") from None
+                raise DataError(f"{self.who}: cannot read the image {path}: {_reason(exc, f)}. Remove or replace the file.") from None
         if self.limit is not None and w * h > self.limit:
             raise self.too_large(path, w, h)
         return w, h, mode
@@ -98,7 +104,7 @@ class Decoder:
             except DataError:
                 raise
             except Exception as exc:
-                raise DataError(f"{self.who}: cannot read the image {path}: {one_line(exc)}. Remove or replace the file.") from None
+                raise DataError(f"{self.who}: cannot read the image {path}: {_reason(exc, f)}. Remove or replace the file.") from None
 
     def _open(self, path: str):
         try:

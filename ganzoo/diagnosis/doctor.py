@@ -73,6 +73,10 @@ def diagnose(ev: RunEvidence, online: bool = False) -> list[Finding]:
 def notes(ev: RunEvidence) -> list[str]:
     """What the doctor could not check in this run, and how to give it the evidence."""
     out = []
+    if ev.bad_lines:
+        shown = ", ".join(map(str, ev.bad_lines[:10])) + (f" and {len(ev.bad_lines) - 10} more" if len(ev.bad_lines) > 10 else "")
+        out.append(f"metrics.jsonl has {len(ev.bad_lines)} line(s) that are not step records (damaged or cut short), left out: "
+                   f"line {shown}. The findings come from the {len(ev.steps)} valid step line(s).")
     if not ev.steps:
         out.append("metrics.jsonl has no step lines yet: nothing to diagnose.")
     elif not ev.has("real_score"):

@@ -34,12 +34,14 @@ class RunEvidence:
     evals: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (step, scores), oldest first
     grids: list[tuple[int, Path]] = field(default_factory=list)  # (step, samples/step-N.png), oldest first
     run: str = ""
+    bad_lines: list[int] = field(default_factory=list)  # lines of metrics.jsonl that are not step records (damaged, cut short)
 
     @classmethod
     def read(cls, run_dir: Path) -> "RunEvidence":
         """Everything the doctor reads of ``run_dir``; a clean error when it is not a ganzoo run."""
         record = read_config(run_dir)
-        lines = read_metrics(run_dir / "metrics.jsonl")
+        bad: list[int] = []
+        lines = read_metrics(run_dir / "metrics.jsonl", bad)
         steps = [r for r in lines if _number(r.get("loss_d")) is not None]
         evals = [(r["step"], r["eval"]) for r in lines if isinstance(r.get("eval"), dict)]
         final = read_eval(run_dir)
@@ -49,7 +51,7 @@ class RunEvidence:
             evals = sorted([e for e in evals if e[0] != at] + [(at, final)], key=lambda e: e[0])
         grids = sorted((int(m.group(1)), p) for p in (run_dir / "samples").glob("step-*.png") if (m := STEP_NAME.fullmatch(p.stem)))
         params = record.get("params") if isinstance(record.get("params"), dict) else {}
-        return cls(flatten(record["config"]), steps, dict(record["data"]), params, evals, grids, run_dir.name)
+        return cls(flatten(record["config"]), steps, dict(record["data"]), params, evals, grids, run_dir.name, bad)
 
     @classmethod
     def live(cls, config: dict[str, Any], steps: list[dict[str, Any]]) -> "RunEvidence":

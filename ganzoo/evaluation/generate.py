@@ -3,6 +3,7 @@ its newest checkpoint. Sample grids, ``ganzoo sample`` and the quality scores al
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -37,8 +38,11 @@ def noise(n: int, z_dim: int, seed: int) -> torch.Tensor:
 
 def load_generator(run_dir: Path, host: PluginHost) -> tuple[Generator, DataSpec, Path]:
     """Rebuild a run's generator from the names in its newest valid checkpoint's header and load its
-    weights (the moving-average weights when the run kept them, ``train.ema > 0``)."""
-    path, (tensors, _state, header), _skipped = checkpoint.latest(run_dir / "checkpoints")
+    weights (the moving-average weights when the run kept them, ``train.ema > 0``). A newer damaged
+    checkpoint is named in a warning."""
+    path, (tensors, _state, header), skipped = checkpoint.latest(run_dir / "checkpoints")
+    for note in skipped:  # a newer checkpoint is damaged: say which, and which one is used instead
+        warnings.warn(f"skipped a damaged checkpoint: {note} Using {path.name} instead.", stacklevel=2)
     cfg = from_stored(header["config"], host, where=f"The header of {path / checkpoint.WEIGHTS}")
     spec = DataSpec(**header["data"])
     generator = network(host, "generator", *cfg.components["generator"], spec, cfg.subparts.get("generator"))

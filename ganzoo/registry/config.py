@@ -15,6 +15,8 @@ The text of ``key=value`` and of lists (``train.betas=0.5,0.999``) is read by
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -163,6 +165,7 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
     for key, val in (("out", out), ("resume", resume)):
         if val is not None and (not isinstance(val, str) or not val.strip()):
             raise ConfigError(f"{key}= needs a directory path, got {val!r}.")
+    out, resume = (os.path.expanduser(v) if isinstance(v, str) else v for v in (out, resume))  # out=~/runs/x
     cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume, dropped=dropped)
     if check_compat:
         check_combination(cfg, host)  # combinations that cannot work are refused here, before anything is built

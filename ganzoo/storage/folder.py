@@ -35,7 +35,7 @@ def default_name(critic: str, generator: str, constraint: str) -> str:
 
 # The files and folders a run folder holds; the recognised temporaries are named after these.
 OUTPUTS = ("config.json", "metrics.jsonl", "loss.png", "quality.png", "eval.json")
-FOLDERS = ("samples", "checkpoints")
+FOLDERS = ("samples", "checkpoints", "tensorboard")  # tensorboard: ganzoo.runs.tensorboard.FOLDER
 SECTIONS = ("critic", "generator", "constraint", "loss", "data", "train")  # of config.json's "config"
 
 
@@ -226,19 +226,22 @@ def _step_of(line: str) -> int | None:
         return None
 
 
-def read_metrics(path: Path) -> list[dict[str, Any]]:
+def read_metrics(path: Path, bad: list[int] | None = None) -> list[dict[str, Any]]:
     """The lines of ``metrics.jsonl`` that are JSON objects with a step. A line cut short (a process
-    killed mid-write) or any other damaged line is left out, never an error."""
+    killed mid-write) or any other damaged line is left out, never an error; ``bad`` (when given)
+    collects the numbers (from 1) of the lines left out."""
     if not path.is_file():
         return []
     out = []
-    for line in path.read_text(errors="replace").splitlines():
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
         try:
             record = json.loads(line)
         except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("step"), int):
+            record = None
+        if isinstance(record, dict) and isinstance(record.get("step"), int) and not isinstance(record["step"], bool):
             out.append(record)
+        elif bad is not None and line.strip():
+            bad.append(number)
     return out
 
 
