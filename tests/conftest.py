@@ -25,6 +25,13 @@ TINY = [
 ]
 
 
+def override(base: list[str], *extra: str) -> list[str]:
+    """``base`` with ``extra`` set: an item of ``extra`` replaces the item of ``base`` with the same key,
+    the rest are added. The command line refuses a key given twice, so tests build their lists here."""
+    keys = {item.partition("=")[0].strip() for item in extra if "=" in item}
+    return [*(item for item in base if item.partition("=")[0].strip() not in keys), *extra]
+
+
 @pytest.fixture(autouse=True)
 def _no_autoload(monkeypatch):
     """Tests never see plugins that happen to be installed on the machine."""

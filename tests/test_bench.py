@@ -13,7 +13,7 @@ from ganzoo.bench.timing import Stats, alternate
 from ganzoo.cli import main
 from ganzoo.errors import ConfigError
 
-from conftest import TINY
+from conftest import TINY, override
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one intra-op thread for this module
 
@@ -122,7 +122,7 @@ def test_vs_reference_reports_the_ratio(tmp_path, capsys):
 
 
 def test_vs_reference_refuses_an_explicit_mixed_precision(capsys):
-    assert main(["bench", *TINY, "train.precision=bf16", "--vs-reference", *FAST]) == 2
+    assert main(["bench", *override(TINY, "train.precision=bf16"), "--vs-reference", *FAST]) == 2
     assert "compares fp32 maths" in capsys.readouterr().err
 
 

@@ -18,7 +18,7 @@ import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import TINY
+from conftest import TINY, override
 from ganzoo.registry.build import load_data
 from ganzoo.cli import main
 from ganzoo.registry.config import TrainConfig, resolve
@@ -86,7 +86,7 @@ def test_resolve_gives_a_valid_config_or_a_clean_error(items):
     assert json.dumps(again.to_dict()) == text
 
 
-TINY_DRY = [*TINY, "data.n=8", "data.num_classes=2", "generator.z_dim=4"]
+TINY_DRY = override(TINY, "data.n=8", "data.num_classes=2", "generator.z_dim=4")
 
 
 @CLI_FUZZ
@@ -94,7 +94,7 @@ TINY_DRY = [*TINY, "data.n=8", "data.num_classes=2", "generator.z_dim=4"]
 def test_cli_dry_run_exits_0_or_2_without_a_traceback(items, capsys):
     torch.set_num_threads(1)
     try:
-        code = main(["run", "--dry-run", "--json", *TINY_DRY, *items])
+        code = main(["run", "--dry-run", "--json", *override(TINY_DRY, *items)])
     except SystemExit as exc:  # argparse: an item that looks like an --option
         code = exc.code
     out, err = capsys.readouterr()
@@ -118,7 +118,7 @@ def test_cli_dry_run_exits_0_or_2_without_a_traceback(items, capsys):
     ],
 )
 def test_cli_examples_fail_cleanly_before_any_file_is_written(items, fragment, tmp_path, capsys):
-    assert main(["run", *TINY_DRY, *items, f"out={tmp_path / 'run'}"]) == 2
+    assert main(["run", *override(TINY_DRY, *items), f"out={tmp_path / 'run'}"]) == 2
     assert fragment in " ".join(capsys.readouterr().err.split())
     assert not (tmp_path / "run").exists()
 

@@ -26,14 +26,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import TINY
+from conftest import TINY, override
 from ganzoo.storage import checkpoint
 from ganzoo.registry.host import PluginHost
 from ganzoo.runs.launch import start
 
 STEPS = 8
 # n_critic=3 and a checkpoint after every generator step: generator step s runs critic steps 3s-2..3s.
-BASE = [*TINY, "train.n_critic=3", f"train.steps={STEPS}", "train.checkpoint_every=1", "train.sample_every=0"]
+BASE = override(TINY, "train.n_critic=3", f"train.steps={STEPS}", "train.checkpoint_every=1", "train.sample_every=0")
 # Extra settings each scenario runs under. The comparison covers every tensor in the checkpoint,
 # the EMA generator's weights included.
 VARIANTS = {"plain": [], "ema": ["train.ema=0.9"]}

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import ganzoo
-from conftest import TINY
+from conftest import TINY, override
 from ganzoo.storage import checkpoint
 from ganzoo.cli import main
 from ganzoo.registry.config import resolve
@@ -24,7 +24,7 @@ from ganzoo.runs.launch import start
 from ganzoo.runs.recorder import RunRecorder
 from ganzoo.training.loop import Trainer
 
-TINY_RUN = [*TINY, "data.n=32", "data.num_classes=2", "generator.z_dim=4", "train.sample_every=0", "train.checkpoint_every=1"]
+TINY_RUN = override(TINY, "data.n=32", "data.num_classes=2", "generator.z_dim=4", "train.sample_every=0", "train.checkpoint_every=1")
 NAMES = {
     "loss_d": "the critic loss (loss_d)",
     "penalty": "the critic penalty",
@@ -85,7 +85,7 @@ def test_a_fault_that_persists_stops_the_run_and_names_the_quantity(tmp_path, mo
     monkeypatch.setenv("GANZOO_FAULT", "nan:loss_g:3:always")
     run_dir = tmp_path / "run"
     # checkpoint_every=0: the last good state (step 2) is saved when the run stops, so nothing is lost.
-    code = main(["run", *TINY_RUN, "train.checkpoint_every=0", "train.steps=5", "train.max_retries=2", f"out={run_dir}"])
+    code = main(["run", *override(TINY_RUN, "train.checkpoint_every=0"), "train.steps=5", "train.max_retries=2", f"out={run_dir}"])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 3 and "Traceback" not in err
     assert "Training stopped at generator step 3: the generator loss (loss_g) and the generator's gradient went non-finite" in err

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from conftest import TINY
+from conftest import TINY, override
 from ganzoo.cli import main
 from ganzoo.training import precision
 from ganzoo.training.precision import Precision
@@ -64,7 +64,7 @@ def test_bench_to_quality_reports_when_a_figure_is_first_reached(tmp_path, capsy
 
 def test_a_run_with_auto_says_what_it_picked_and_why(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(precision, "native_bf16", lambda device: None)
-    assert main(["run", *TINY, "train.precision=auto", f"out={tmp_path / 'run'}"]) == 0
+    assert main(["run", *override(TINY, "train.precision=auto"), f"out={tmp_path / 'run'}"]) == 0
     err = capsys.readouterr().err
     assert "train.precision=auto: fp32, because this cpu has no native bf16" in err
     assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["train"]["precision"] == "auto"

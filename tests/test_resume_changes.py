@@ -9,14 +9,14 @@ import shutil
 import pytest
 import torch
 
-from conftest import TINY
+from conftest import TINY, override
 from ganzoo.storage import checkpoint
 from ganzoo.storage import folder as rundir
 from ganzoo.cli import main
 from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.runs.launch import start
 
-TINY_RUN = [*TINY, "data.n=32", "data.num_classes=2", "generator.z_dim=4", "train.n_critic=1", "train.sample_every=0"]
+TINY_RUN = override(TINY, "data.n=32", "data.num_classes=2", "generator.z_dim=4", "train.n_critic=1", "train.sample_every=0")
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one intra-op thread for this module

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import TINY
+from conftest import TINY, override
 from ganzoo.cli import main
 from ganzoo.registry.host import PluginHost
 from ganzoo.runs.launch import start
@@ -131,7 +131,7 @@ def test_a_second_sweep_on_the_same_folder_is_refused_while_the_first_runs(tmp_p
 
 def test_a_sweep_never_deletes_a_run_folder_and_continues_one_without_a_checkpoint(tmp_path, capsys):
     root = tmp_path / "sweep"
-    args = ["sweep", *RUN, "train.steps=2", "train.checkpoint_every=0", "constraint=gp,clip", f"out={root}", "--no-eval"]
+    args = ["sweep", *override(RUN, "train.checkpoint_every=0"), "train.steps=2", "constraint=gp,clip", f"out={root}", "--no-eval"]
     assert main(args) == 0
     gp = root / "constraint=gp"
     shutil.rmtree(gp / "checkpoints")  # as if interrupted before its first checkpoint

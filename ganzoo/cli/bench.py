@@ -37,6 +37,9 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from ganzoo.registry.overrides import refuse_repeats
+
+    refuse_repeats(args.overrides)
     if args.procs:
         return _bench_procs(args)
     data, comparison = bench(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ganzoo.cli.console import RichReporter, out, say
 from ganzoo.registry.config import resolve
+from ganzoo.registry.overrides import refuse_repeats
 from ganzoo.registry.host import default_host
 from ganzoo.runs.launch import dry_run, start
 from ganzoo.training import distributed
@@ -29,12 +30,13 @@ def expand_preset_from(overrides: list[str]) -> list[str]:
         return list(overrides)
     from ganzoo.tuning.results import best_overrides
 
-    study = Path(found[-1].split("=", 1)[1])
+    study = Path(found[-1].split("=", 1)[1]).expanduser()
     return [*best_overrides(study), *(o for o in overrides if o not in found)]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     host = default_host()
+    refuse_repeats(args.overrides)  # the user's own; preset-from= then puts a study's best trial under them
     args.overrides = expand_preset_from(args.overrides)
     if args.dry_run:
         result = dry_run(resolve(args.overrides, host), host)

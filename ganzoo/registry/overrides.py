@@ -53,3 +53,17 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             )
         out[key] = parse_value(value)
     return out
+
+
+def refuse_repeats(items: list[str]) -> None:
+    """Refuse a key given twice on one command line (``train.steps=8 train.steps=3``), which would
+    otherwise quietly take the last value."""
+    seen: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            continue  # parse_overrides explains a malformed item
+        if key in seen:
+            raise ConfigError(f"{key} is given twice: {key}={seen[key]} and {key}={value}. Give each key once, with the value you mean.")
+        seen[key] = value
