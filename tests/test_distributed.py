@@ -208,6 +208,49 @@ def test_without_torchrun_everything_is_one_process(monkeypatch):
     assert torch.equal(distributed.shard(x), x)
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("env,fragment", [
+    ({"RANK": "x"}, "RANK='x' is not usable: RANK is the rank of this process"),
+    ({"LOCAL_RANK": "zz"}, "LOCAL_RANK='zz' is not usable"),
+    ({"WORLD_SIZE": "two"}, "WORLD_SIZE='two' is not usable"),
+    ({"MASTER_PORT": "http"}, "MASTER_PORT='http' is not usable"),
+    ({"RANK": "2"}, "RANK=2 with WORLD_SIZE=2: the ranks of 2 processes are 0 to 1"),
+    ({"GANZOO_FAULT_MODE": "explode", "GANZOO_FAULT_RANK": "1", "GANZOO_FAULT_STEP": "1"}, "GANZOO_FAULT_MODE='explode' is not a fault mode"),
+    ({"GANZOO_FAULT_RANK": "one", "GANZOO_FAULT_STEP": "1"}, "GANZOO_FAULT_RANK='one' is not a whole number"),
+])
+def test_malformed_torchrun_variables_are_one_paragraph_and_exit_2(tmp_path, capsys, monkeypatch, env, fragment):
+    from ganzoo.cli import main
+
+    full = {"RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "GANZOO_DIST_TIMEOUT": "5", **env}
+    for key, value in full.items():
+        monkeypatch.setenv(key, value)
+    code = main(["run", *BASE, "train.steps=1", f"out={tmp_path / 'run'}"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and fragment in err and "Traceback" not in err and err.count("error:") == 1
+    assert "Valid: raise" in err if "FAULT_MODE" in fragment else True
+    assert not distributed.active() and not (tmp_path / "run").exists()
+
+
+def test_a_rank_whose_peers_never_come_stops_after_the_timeout_with_exit_4(tmp_path, capsys, monkeypatch):
+    from ganzoo.cli import main
+
+    env = {"RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "GANZOO_DIST_TIMEOUT": "2"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    code = main(["run", *BASE, "train.steps=1", f"out={tmp_path / 'run'}"])  # rank 1 is never started
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 4 and "Traceback" not in err and err.count("error:") == 1
+    assert "Rank 0 of 2 waited 2 s (GANZOO_DIST_TIMEOUT) for the other ranks to join at 127.0.0.1:" in err
+    assert not distributed.active() and not (tmp_path / "run").exists()
+
+
 def test_sync_bn_is_refused_on_cpu_only_where_there_is_batchnorm_to_sync(monkeypatch):
     monkeypatch.setattr(distributed, "world", lambda: 2)
     with_bn = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))

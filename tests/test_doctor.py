@@ -251,6 +251,20 @@ def test_doctor_command_text_json_and_errors(runs, capsys, tmp_path):
 
 
 @pytest.mark.slow
+def test_junk_lines_in_metrics_are_named_and_the_valid_ones_scored(tmp_path, host, capsys):
+    run = start([*TINY, "train.steps=4", "train.sample_every=0", f"out={tmp_path / 'run'}"], host)
+    clean = examine(run)
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    junk = [lines[0], "garbage {{", lines[1], '"a string"', lines[2], '{"step": "three", "loss_d": 1}', lines[3], '{"step": 5, "loss_d": 0.1, "wass']
+    (run / "metrics.jsonl").write_text("\n".join(junk) + "\n")
+    report = examine(run)
+    assert [f.line() for f in report.findings] == [f.line() for f in clean.findings]  # scored from the valid lines
+    assert [f.evidence for f in report.findings] == [f.evidence for f in clean.findings]
+    (note,) = [n for n in report.notes if "not step records" in n]
+    assert "4 line(s)" in note and "line 2, 4, 6, 8" in note and "the 4 valid step line(s)" in note
+    assert main(["doctor", str(run)]) == 0 and "line 2, 4, 6, 8" in " ".join(capsys.readouterr().out.split())
+
+
 def test_compare_shows_each_runs_main_finding(runs, capsys):
     a, b = runs("clip-layernorm")[0], runs("healthy-gp")[0]
     assert main(["compare", str(a), str(b), "--markdown"]) == 0

@@ -123,6 +123,37 @@ def test_cli_examples_fail_cleanly_before_any_file_is_written(items, fragment, t
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("command", ["run", "sweep", "bench", "tune"])
+def test_a_key_given_twice_is_refused_naming_both_values(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    twice = [*TINY_DRY, "train.steps=8", "train.steps=3"]
+    argv = {"run": ["run", *twice, "out=run"], "sweep": ["sweep", *twice, "constraint=gp,clip", "out=sweep", "--no-eval"],
+            "bench": ["bench", *twice, "--rounds", "1"],
+            "tune": ["tune", *twice, "--space", "train.lr_d=log:1e-5..1e-3", "--objective", "class_consistency:max", "--study", "study"]}[command]
+    if command == "tune":
+        pytest.importorskip("optuna")
+    assert main(argv) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "train.steps is given twice: train.steps=8 and train.steps=3" in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_out_and_resume_expand_the_home_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", *TINY_DRY, "train.steps=1", "train.sample_every=0", "out=~/runs/first"]) == 0
+    run = tmp_path / "home" / "runs" / "first"
+    assert (run / "config.json").is_file() and not (tmp_path / "~").exists()
+    assert json.loads((run / "config.json").read_text())["config"]["out"] == str(run)
+    assert main(["run", "resume=~/runs/first", "train.steps=2"]) == 0
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+
+
+def test_a_name_in_other_case_gets_a_did_you_mean(capsys):
+    assert main(["show", "critic", "DCGAN"]) == 2
+    assert "Unknown critic 'DCGAN'. Did you mean 'dcgan'?" in capsys.readouterr().err
+
+
 # -- unwritable out= --------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "where",

@@ -270,6 +270,15 @@ def _mk(path):
     return path
 
 
+def test_a_garbage_file_with_an_image_name_is_named_by_its_path(tmp_path):
+    _classes(tmp_path, a=2, b=1)
+    garbage = tmp_path / "b" / "garbage.png"
+    garbage.write_bytes(bytes(range(256)) * 3)  # no image format starts like this
+    msg = _error(lambda: _load(tmp_path))
+    assert msg.startswith(f"data=imagefolder: cannot read the image {garbage}: cannot identify image file")
+    assert "BufferedReader" not in msg and "name=" not in msg and "Traceback" not in msg
+
+
 # -- huge images ------------------------------------------------------------------------------
 def test_a_png_that_claims_30000x30000_pixels_is_refused_by_name(tmp_path):
     _classes(tmp_path, a=1)

@@ -148,6 +148,21 @@ def test_a_sweep_never_deletes_a_run_folder_and_continues_one_without_a_checkpoi
     assert "refused" in err and "constraint=clip" in err and "not empty" in err
 
 
+def test_a_sweep_rerun_with_other_settings_is_refused_with_the_differences(tmp_path, capsys):
+    """The issue's example: the shared settings changed, yet the old runs were reported as finished."""
+    root = tmp_path / "sweep"
+    args = ["sweep", *RUN, "train.steps=1", "constraint=gp,clip", f"out={root}", "--no-eval"]
+    assert main(args) == 0
+    before = snapshot(root)
+    for changed, diff in (("train.lr_d=0.005", "train.lr_d: 0.0001 -> 0.005"), ("critic.width=4", "critic.width: 2 -> 4")):
+        code, err = run_cli([*override(args[:-1], changed), "--no-eval"], capsys)
+        assert code == 2 and "Traceback" not in err and "already finished" not in err
+        assert f"constraint=gp: {diff}" in err and f"constraint=clip: {diff}" in err and "another out=DIR" in err
+        assert snapshot(root) == before  # nothing trained, nothing rewritten
+    code, err = run_cli(args, capsys)  # the settings it was made with: resumed and shown as before
+    assert code == 0 and err.count("already finished") == 2
+
+
 # -- the file system says no -----------------------------------------------------------------------------
 
 
@@ -211,6 +226,27 @@ def test_checkpoints_that_is_a_file_is_refused_before_metrics_are_cut(tmp_path, 
     code, err = run_cli(["run", f"resume={run}"], capsys)
     assert code == 2 and "checkpoints should be a folder" in err and "Traceback" not in err
     assert snapshot(run) == before
+
+
+def test_a_tensorboard_that_is_a_file_is_refused_with_the_layout_before_training(tmp_path, capsys):
+    pytest.importorskip("tensorboard")
+    run = tmp_path / "run"
+    assert main(["run", *RUN, "train.steps=2", f"out={run}"]) == 0
+    (run / "tensorboard").write_text("my notes, not a folder")
+    before = snapshot(run)
+    code, err = run_cli(["run", f"resume={run}", "train.steps=3", "train.tensorboard=true"], capsys)
+    assert code == 2 and "tensorboard should be a folder of the run but is a file" in err and "Traceback" not in err
+    assert snapshot(run) == before  # config.json, metrics.jsonl and the checkpoints as they were
+
+
+def test_sample_names_the_damaged_checkpoint_it_skipped(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["run", *RUN, "train.steps=2", f"out={run}"]) == 0
+    newest = checkpoint.list_checkpoints(run / "checkpoints")[-1]
+    (newest / checkpoint.WEIGHTS).write_bytes((newest / checkpoint.WEIGHTS).read_bytes()[:200])  # cut short
+    code, err = run_cli(["sample", str(run), "--per-class", "1", "--out", str(tmp_path / "s.npz")], capsys)
+    assert code == 0 and "Traceback" not in err
+    assert "skipped a damaged checkpoint" in err and str(newest) in err and "Using step-00000001 instead" in err
 
 
 def test_compare_reads_a_cut_metrics_line_and_a_corrupt_eval_json(tmp_path, capsys):

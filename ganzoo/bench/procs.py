@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from ganzoo.errors import GanzooError
+from ganzoo.registry.overrides import merged
 
 
 def throughput(nprocs: int, overrides: list[str], steps: int = 12, warmup: int = 2, timeout: float = 600) -> dict:
@@ -25,8 +26,8 @@ def throughput(nprocs: int, overrides: list[str], steps: int = 12, warmup: int =
     with tempfile.TemporaryDirectory(prefix="ganzoo-distbench-") as tmp:
         out = Path(tmp) / "run"
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nprocs}",
-               "-m", "ganzoo.cli", "run", *overrides, f"train.steps={steps}", "train.progress=false",
-               "train.sample_every=0", "train.checkpoint_every=0", f"out={out}"]
+               "-m", "ganzoo.cli", "run", *merged(overrides, [f"train.steps={steps}", "train.progress=false",
+               "train.sample_every=0", "train.checkpoint_every=0", f"out={out}"])]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
         if proc.returncode != 0:
             raise GanzooError(f"The {nprocs}-process benchmark run failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")

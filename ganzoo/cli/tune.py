@@ -61,7 +61,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     plan.check(host)
     optuna_module()
     if plan.storage:
-        open_storage(plan.storage, study_dir)  # a bad URL fails here, before study.json records it
+        tried = open_storage(plan.storage, study_dir)  # a bad URL fails here, before study.json records it
+        if getattr(tried, "engine", None) is not None:
+            tried.engine.dispose()
     else:
         check_study_db(study_dir / DB)
     prepare(study_dir, plan)

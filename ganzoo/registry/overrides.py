@@ -55,6 +55,13 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def merged(items: list[str], later: list[str]) -> list[str]:
+    """``items`` then ``later``, leaving out each item whose key ``later`` sets: a command line that
+    ganzoo composes itself (a tune trial, a bench process) gives each key once."""
+    keys = {item.partition("=")[0].strip() for item in later}
+    return [*(item for item in items if item.partition("=")[0].strip() not in keys), *later]
+
+
 def refuse_repeats(items: list[str]) -> None:
     """Refuse a key given twice on one command line (``train.steps=8 train.steps=3``), which would
     otherwise quietly take the last value."""

@@ -13,7 +13,7 @@ from ganzoo.registry.overrides import parse_overrides
 from ganzoo.runs.compare import summarise
 from ganzoo.tuning.space import parse_objectives
 from ganzoo.tuning.storage import storage_errors
-from ganzoo.tuning.study import open_study, optuna_module, plan_of, where
+from ganzoo.tuning.study import close, open_study, optuna_module, plan_of, where
 
 
 def trials(study_dir: Path) -> tuple[Any, list[dict[str, Any]]]:
@@ -21,8 +21,11 @@ def trials(study_dir: Path) -> tuple[Any, list[dict[str, Any]]]:
     only: the storage is opened read-only, so a study folder mounted read-only can be shown."""
     plan = plan_of(study_dir, None)
     study = open_study(study_dir, plan, read_only=True)
-    with storage_errors(where(plan, study_dir)):
-        found = study.get_trials(deepcopy=False)
+    try:
+        with storage_errors(where(plan, study_dir)):
+            found = study.get_trials(deepcopy=False)
+    finally:
+        close(study)
     rows = []
     for t in found:
         sampled = [o for o in t.user_attrs.get("overrides", []) if o not in plan.fixed]

@@ -83,7 +83,11 @@ def _rdb(optuna: Any, url: str, what: str, read_only: bool) -> Any:
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, skip_table_creation=read_only)
     except NoSuchModuleError:  # (a kind of ArgumentError)
-        name = dialect.partition("+")[0]
+        name, plus, driver = dialect.partition("+")
+        if plus and name in DIALECTS:
+            known = sorted(k for k in DRIVERS if k.startswith(name + "+"))
+            raise ConfigError(f"--storage {what}: SQLAlchemy knows no driver {driver!r} for {name}.{did_you_mean(dialect, known)} "
+                              f"Leave it out ({name}://...) for the default driver, or name one such as {', '.join(known)}.") from None
         raise ConfigError(f"--storage {what}: SQLAlchemy knows no database {name!r}.{did_you_mean(name, DIALECTS)} "
                           f"Optuna stores studies in {', '.join(DIALECTS[:3])} or sqlite; {FORMS}.") from None
     except ArgumentError:

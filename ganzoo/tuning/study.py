@@ -39,7 +39,7 @@ from ganzoo.tuning.space import check_space, parse_objectives, parse_space
 from ganzoo.tuning.storage import DB, open_storage, optuna_module, storage_errors
 from ganzoo.tuning.trial import queue_retry, retry_of, run_trial
 
-__all__ = ["Plan", "claim_folder", "plan_of", "open_study", "prepare", "work", "used", "optuna_module", "StudyFailed", "all_failed"]
+__all__ = ["Plan", "claim_folder", "plan_of", "open_study", "close", "prepare", "work", "used", "optuna_module", "StudyFailed", "all_failed"]
 
 NAME = "ganzoo"
 RECORD = "study.json"
@@ -195,6 +195,14 @@ def open_study(study_dir: Path, plan: Plan, read_only: bool = False) -> Any:
         return optuna.create_study(study_name=NAME, storage=storage, directions=directions, load_if_exists=True, pruner=pruner)
 
 
+def close(study: Any) -> None:
+    """Let go of the study's database connections (an open SQLite file keeps its mount busy)."""
+    backend = getattr(study._storage, "_backend", study._storage)
+    engine = getattr(backend, "engine", None)
+    if engine is not None:
+        engine.dispose()
+
+
 def prepare(study_dir: Path, plan: Plan) -> None:
     """Create the study folder and record the plan (atomically; only the first time). The record
     comes first, so a folder ganzoo made is always marked as a study."""
@@ -266,3 +274,4 @@ def work(study_dir: Path, plan: Plan, host: PluginHost, threads: int, log: Calla
                 time.sleep(min(plan.heartbeat_s, 5.0))
                 continue
             run_trial(study, trial, study_dir, plan, space, host, threads, log)
+    close(study)

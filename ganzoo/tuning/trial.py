@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.registry.overrides import merged
 from ganzoo.storage.folder import read_config, read_metrics
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ def run_trial(study: Any, trial: Any, study_dir: Path, plan: "Plan", space: list
     trial.set_user_attr("run_dir", str(run_dir.relative_to(study_dir)))
     if passed:
         log(f"trial {trial.number}: {'; '.join(passed)}, so not this trial's run (left as it is): this trial starts afresh in {run_dir.name}")
-    args = [f"resume={run_dir}"] if resume else [*overrides, *budget, f"out={run_dir}"]
+    args = [f"resume={run_dir}"] if resume else merged(overrides, [*budget, f"out={run_dir}"])  # each key once
     log(f"trial {trial.number}: " + (f"continues {run_dir.name}" if resume else " ".join(overrides[len(plan.fixed):]) or "(fixed only)"))
 
     def report(step: int, scores: dict) -> bool:
