@@ -3,7 +3,8 @@ function. This package is the only place that knows argv and rich (:mod:`ganzoo.
 
 Every user mistake ends in one readable paragraph on stderr and a non-zero exit, never a traceback:
 2 for a mistake in what was asked, 3 for training stopped by NaN/Inf, 4 when the file system refused
-a write, 130/143 when Ctrl-C/SIGTERM stopped it. Importing this package is cheap: the commands, and
+a write or a peer or server could not be reached, 1 when every trial of a study failed, 130/143 when
+Ctrl-C/SIGTERM stopped it. Importing this package is cheap: the commands, and
 torch with them, are imported inside :func:`main`, after the signal handlers are in place, so a
 Ctrl-C while ganzoo starts up is a clean stop too.
 """
