@@ -33,7 +33,7 @@ from ganzoo.errors import ConfigError, GanzooError, StorageError, os_reason
 from ganzoo.registry.config import resolve
 from ganzoo.registry.host import PluginHost
 from ganzoo.registry.overrides import parse_overrides
-from ganzoo.storage.atomic import write_json
+from ganzoo.storage.atomic import target_of, write_json
 from ganzoo.storage.folder import check_writable, read_config
 from ganzoo.tuning.space import check_space, parse_objectives, parse_space
 from ganzoo.tuning.storage import DB, open_storage, optuna_module, storage_errors
@@ -136,8 +136,8 @@ def claim_folder(study_dir: Path) -> None:
     if (study_dir / RECORD).exists():
         read_record(study_dir / RECORD)
         return
-    try:
-        entries = sorted(p.name for p in study_dir.iterdir())
+    try:  # another worker may be writing study.json this instant: its temporary file is not the user's
+        entries = sorted(p.name for p in study_dir.iterdir() if (target_of(p.name) or ("",))[0] != RECORD)
     except OSError as exc:
         raise StorageError(f"Cannot read the folder {study_dir}: {os_reason(exc)}. Choose another --study DIR.") from None
     if not entries:
@@ -210,11 +210,14 @@ def prepare(study_dir: Path, plan: Plan) -> None:
         study_dir.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as exc:
         raise StorageError(f"Cannot create the study folder {study_dir}: {os_reason(exc)}. Choose a writable --study DIR.") from None
-    check_writable(study_dir)
-    if not (study_dir / RECORD).exists():
-        write_json(study_dir / RECORD, asdict(plan))
-    for sub in ("trials", "logs"):
-        (study_dir / sub).mkdir(exist_ok=True)
+    try:
+        if not (study_dir / RECORD).exists():
+            write_json(study_dir / RECORD, asdict(plan))
+        for sub in ("trials", "logs"):
+            (study_dir / sub).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"Cannot write the study folder {study_dir}: {os_reason(exc)}. Nothing else was written; make it writable or choose another --study DIR.") from None
+    check_writable(study_dir)  # an existing study on a read-only mount: refused here, not at its lock file
 
 
 @contextlib.contextmanager
