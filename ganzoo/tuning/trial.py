@@ -34,7 +34,6 @@ from ganzoo.storage.folder import read_config, read_metrics
 
 if TYPE_CHECKING:
     from ganzoo.registry.host import PluginHost
-    from ganzoo.tuning.study import Plan
 
 POLL_S = 0.5
 
@@ -160,7 +159,8 @@ def _heartbeat(trial: Any, every: float) -> Iterator[None]:
         thread.join()
 
 
-def run_trial(study: Any, trial: Any, study_dir: Path, plan: "Plan", space: list, host: "PluginHost", threads: int, log: Callable[[str], None]) -> None:
+def run_trial(study: Any, trial: Any, study_dir: Path, plan: Any, space: list, host: "PluginHost", threads: int, log: Callable[[str], None]) -> None:
+    """Run one trial of ``plan`` (a :class:`ganzoo.tuning.study.Plan`) to its end and tell the study how it went."""
     from ganzoo.evaluation.scoring import evaluate_run
     from ganzoo.runs.compare import summarise
     from ganzoo.storage.folder import write_eval
