@@ -13,7 +13,7 @@ def test_dry_run_reports_the_seed_parameter_counts(capsys):
     assert result["config"]["train"]["batch_size"] == 64
     assert result["config"]["train"]["n_critic"] == 4
     assert result["config"]["train"]["lr_g"] == result["config"]["train"]["lr_d"] == 5e-5
-    assert result["config"]["constraint"] == {"name": "gp", "weight": 10.0, "interval": 1}
+    assert result["config"]["constraint"] == {"name": "gp", "weight": 10.0, "interval": 1, "target": 1.0}
     assert result["config"]["generator"]["z_dim"] == 256
     assert result["data"] == {"channels": 1, "size": 28, "num_classes": 20}
 

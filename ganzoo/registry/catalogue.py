@@ -1,5 +1,10 @@
 """The catalogue of built-ins: ``registry.toml`` lists the built-in plugin modules and the presets.
 
+A preset may be a *recipe* for a combination of components: its ``for`` table names them
+(``for = { critic = "layernorm_cond", generator = "resnet", constraint = "gp" }``), and a run that
+names those components without a ``preset=`` starts from it instead of ``default``
+(:func:`base_preset`), so the design card's command gets settings made for its parts.
+
 The file's source is ``registry.toml`` at the top of the repository. An installed wheel carries a
 copy inside the ``ganzoo_plugins`` package (``setup.py`` puts it there when the wheel is built);
 an editable install reads the source file beside ``plugins/``.
@@ -59,3 +64,21 @@ def preset_values(name: str) -> dict[str, Any]:
     if name not in found:
         raise unknown("preset", name, found)
     return dict(found[name].get("set", {}))
+
+
+DEFAULT_PRESET = "default"
+
+
+def base_preset(user: dict[str, Any]) -> tuple[str, str | None]:
+    """The preset a run starts from, and why when ganzoo chose it: the one named by ``preset=``; else the
+    recipe whose ``for`` components the user named, all of them (the one naming most, when several do);
+    else ``default``."""
+    if "preset" in user:
+        return str(user["preset"]), None
+    fitting = [(len(p["for"]), name) for name, p in presets().items()
+               if isinstance(p.get("for"), dict) and p["for"] and all(str(user.get(k)) == str(v) for k, v in p["for"].items())]
+    if not fitting:
+        return DEFAULT_PRESET, None
+    _, name = max(fitting)
+    named = " ".join(f"{k}={v}" for k, v in presets()[name]["for"].items())
+    return name, f"recipe: preset '{name}', the settings made for {named} (preset=default to start from the default instead)"

@@ -25,14 +25,13 @@ from pydantic import Field, ValidationError, field_validator
 from ganzoo.components import Config, ref_fields
 from ganzoo.errors import ConfigError, did_you_mean, unknown
 from ganzoo.registry import compat
-from ganzoo.registry.catalogue import preset_values
+from ganzoo.registry.catalogue import DEFAULT_PRESET, base_preset, preset_values
 from ganzoo.registry.host import PluginHost
 from ganzoo.registry.overrides import parse_overrides, parse_value, split_values  # noqa: F401 (the override syntax)
 
 # The config key for each component kind a run picks.
 SLOTS = {"critic": "critic", "generator": "generator", "constraint": "constraint", "loss": "loss", "data": "dataset"}
 SCALARS = ("seed", "out", "preset", "resume")
-DEFAULT_PRESET = "default"
 
 
 class TrainConfig(Config):
@@ -81,6 +80,7 @@ class RunConfig:
     preset: str = DEFAULT_PRESET
     resume: str | None = None
     dropped: dict[str, Any] = field(default_factory=dict)  # preset options dropped because the user picked another component
+    recipe: str | None = None  # why ganzoo chose the preset, when it picked a recipe for the named components
 
     def name(self, slot: str) -> str:
         return self.components[slot][0]
@@ -106,7 +106,8 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
     ``use_preset=False`` (used on resume) takes every value from ``overrides`` alone.
     """
     user = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides)
-    preset = str(user.pop("preset", DEFAULT_PRESET))
+    preset, recipe = base_preset(user) if use_preset else (str(user.get("preset", DEFAULT_PRESET)), None)
+    user.pop("preset", None)
     base = preset_values(preset) if use_preset else {}
     # When the user picks a different component than the preset, the preset's options for the old
     # component no longer apply; the same for a sub-component (a new critic.norm drops critic.norm.*).
@@ -166,7 +167,7 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
         if val is not None and (not isinstance(val, str) or not val.strip()):
             raise ConfigError(f"{key}= needs a directory path, got {val!r}.")
     out, resume = (os.path.expanduser(v) if isinstance(v, str) else v for v in (out, resume))  # out=~/runs/x
-    cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume, dropped=dropped)
+    cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume, dropped=dropped, recipe=recipe)
     if check_compat:
         check_combination(cfg, host)  # combinations that cannot work are refused here, before anything is built
     return cfg

@@ -40,6 +40,8 @@ def dry_run(cfg: RunConfig, host: PluginHost) -> dict[str, Any]:
         "params": {"critic": count_params(models.critic), "generator": count_params(models.generator)},
         "plugins": host.versions(),
     }
+    if cfg.recipe:
+        out["recipe"] = cfg.recipe
     if cfg.dropped:  # switching critic= (say) drops the preset's options for the critic it replaced
         out["dropped_from_preset"] = {"note": f"these options of preset '{cfg.preset}' were for components you replaced, so they do not apply",
                                       "options": cfg.dropped}
@@ -61,6 +63,8 @@ def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = No
     if writer:
         folder.check_new(run_dir, allow=(".lock",))  # a folder with more than our lock is refused before anything is built
     trainer = Trainer(cfg, host, reporter)  # loads data and builds models: fails before any file is written
+    if cfg.recipe:
+        trainer.note(cfg.recipe)
     if writer:
         folder.prepare_new(run_dir)
     with _writing(run_dir):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import ConfigError
-from ganzoo.registry.catalogue import preset_values
+from ganzoo.registry.catalogue import base_preset, preset_values
 from ganzoo.registry.overrides import parse_overrides
 from ganzoo.runs.compare import summarise
 from ganzoo.tuning.space import parse_objectives
@@ -73,7 +73,8 @@ def preset_lines(overrides: list[str], name: str = "tuned") -> str:
     """A preset for registry.toml that sets these overrides on top of the preset they started from
     (a preset cannot name another, so that one's settings are written out)."""
     user = parse_overrides(overrides)
-    base = str(user.pop("preset", "default"))
+    base, _ = base_preset(user)
+    user.pop("preset", None)
     values = {**preset_values(base), **user}
     lines = [f"[presets.{name}]", f'description = "found by ganzoo tune, from preset {base}"', f"[presets.{name}.set]"]
     for key, value in values.items():

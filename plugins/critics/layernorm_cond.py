@@ -16,13 +16,15 @@ LAYOUT = ((1, False), (2, True), (2, False), (4, True), (8, False), (16, False),
 
 class LayerNormCondCritic(ganzoo.Critic):
     name = "layernorm_cond"
-    description = "the seed critic: 7 convs + norm + LeakyReLU, avg-pools, labels as an extra channel"
+    description = "the seed critic: 7 convs + norm + LeakyReLU, avg-pools, labels through its encoder"
     reference = "ganzoo seed notes; Gulrajani et al. 2017 (no BatchNorm in a GP critic)"
 
     class Config(ganzoo.Config):
         width: int = Field(8, ge=1, le=512, description="channels of the first conv; later ones are 2x-16x")
         norm: str = ganzoo.ComponentRef("normaliser", "layer", "norm layer after each conv")
         encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the critic")
+        stem_norm: bool = Field(True, description="a norm layer after the first conv too (seed: true); false leaves the input layer without one, as DCGAN's")
+        slope: float = Field(0.01, gt=0, lt=1, description="negative slope of the LeakyReLUs (seed: torch's default 0.01; DCGAN and WGAN-GP use 0.2)")
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)
@@ -31,9 +33,10 @@ class LayerNormCondCritic(ganzoo.Critic):
         self.encoder = parts["encoder"](size, size, features=features)
         layers: list[nn.Module] = []
         c_in = spec.channels + self.encoder.channels
-        for mult, pool in LAYOUT:
+        for i, (mult, pool) in enumerate(LAYOUT):
             c_out = cfg.width * mult
-            layers += [norm.wrap(nn.Conv2d(c_in, c_out, 3, padding=1)), norm(c_out, size, size), nn.LeakyReLU()]
+            normed = [norm(c_out, size, size)] if i > 0 or cfg.stem_norm else []
+            layers += [norm.wrap(nn.Conv2d(c_in, c_out, 3, padding=1)), *normed, nn.LeakyReLU(cfg.slope)]
             if pool:
                 layers.append(nn.AvgPool2d(kernel_size=4, stride=2, padding=1))
                 size = (size - 2) // 2 + 1
