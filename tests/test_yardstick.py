@@ -2,17 +2,17 @@
 known, on mnist5k with the real evaluator.
 
 The base set is 1,000 real digits from the evaluator's training split (the references are its
-held-out images, so these are real images the references never contain). From it: Gaussian noise
-at three levels, blur at two, 25% and 50% of the labels shuffled, and half the classes collapsed to
-one image each. The corruption levels are far apart (each step at least doubles KID and the FD
+held-out images, so these are real images the references never contain); the corrupted sets come
+from ganzoo.evaluation.corruptions: Gaussian noise at three levels, blur at two, 25% and 50% of the
+labels shuffled, and half the classes collapsed to one image each. The corruption levels are far apart (each step at least doubles KID and the FD
 ratio here), so the order does not hang on the evaluator's exact weights, which differ between CPUs.
 """
 
 import pytest
 import torch
-import torchvision.transforms.functional as TF
 
 from ganzoo.evaluation import scoring
+from ganzoo.evaluation.corruptions import known_sets
 from ganzoo.evaluation.evaluator import get_evaluator, split
 from ganzoo_plugins.datasets.mnist5k import Mnist5k
 
@@ -26,24 +26,9 @@ def judged(mnist5k_cache):
         data = Mnist5k(Mnist5k.Config()).load()
         evaluator = get_evaluator(data)
         assert evaluator.accuracy >= 0.99
-        gen = torch.Generator().manual_seed(0)
         train, _ = split(data.labels)
-        pick = train[torch.randperm(len(train), generator=gen)[:1000]]
-        x, y = data.floats(pick), data.labels[pick]  # (1000, 1, 28, 28) in [-1, 1]
-        sets = {"real": (x, y)}
-        for sigma in (0.1, 0.2, 0.4):
-            sets[f"noise {sigma}"] = ((x + sigma * torch.randn(x.shape, generator=gen)).clamp(-1, 1), y)
-        for sigma in (1.0, 1.5):
-            sets[f"blur {sigma}"] = (TF.gaussian_blur(x, [5, 5], [sigma, sigma]), y)
-        for share in (0.25, 0.5):
-            shuffled = y.clone()
-            idx = torch.randperm(len(y), generator=gen)[: int(len(y) * share)]
-            shuffled[idx] = shuffled[idx[torch.randperm(len(idx), generator=gen)]]
-            sets[f"shuffled {share}"] = (x, shuffled)
-        collapsed = x.clone()
-        for c in range(5):  # classes 0-4: every image replaced by the class's first one
-            collapsed[y == c] = x[(y == c).nonzero()[0, 0]]
-        sets["collapsed"] = (collapsed, y)
+        pick = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:1000]]
+        sets = known_sets(data.floats(pick), data.labels[pick])  # (1000, 1, 28, 28) in [-1, 1], and the corrupted copies
         to_uint8 = lambda t: ((t + 1) * 127.5).round().to(torch.uint8)  # noqa: E731 (as an npz holds them)
         return {name: scoring.score_images(to_uint8(images), labels, data, evaluator, ci=name == "real") for name, (images, labels) in sets.items()}
     finally:
