@@ -6,7 +6,9 @@ training) and the user-facing errors. Built-in plugins use nothing else (a test 
 
 The engine around it, in the order a newcomer reads it:
 
-- ``hookspecs``, ``components``, ``penalties``, ``layers``, ``errors``: what plugins see;
+- ``hookspecs``, ``components``, ``penalties``, ``layers``, ``errors``: what plugins see; ``ranks``
+  (which process this is, the rank maths) and ``faults`` (test-only fault injection): the ground
+  floor every layer may use;
 - ``registry/``: the plugin host, the catalogue, the run configuration, the rules, building parts;
 - ``training/``: the loop and the parts it calls;
 - ``storage/``: checkpoints and the run folder on disk;

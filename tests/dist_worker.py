@@ -23,6 +23,7 @@ from safetensors.torch import save_file
 from ganzoo.registry.config import resolve
 from ganzoo.registry.host import PluginHost
 from ganzoo.runs.recorder import RunRecorder
+from ganzoo import ranks
 from ganzoo.training import distributed, state
 from ganzoo.training.loop import Trainer
 
@@ -33,7 +34,7 @@ def _sum_instead_of_mean(module):
     real(module)
     for p in module.parameters():
         if p.grad is not None:
-            p.grad.mul_(distributed.world())
+            p.grad.mul_(ranks.world())
 
 
 _REAL_AVERAGE = distributed.average_gradients
@@ -53,7 +54,7 @@ def injected(bug: str | None, trainer: Trainer):
             distributed.average_gradients = _REAL_AVERAGE
         return
     if bug == "rank1_skips_penalty":
-        if distributed.rank() == 1:
+        if ranks.rank() == 1:
             trainer.steps.constraint.penalty = lambda *args, **kwargs: None
         yield
         return
@@ -67,7 +68,7 @@ def train_and_dump(host: PluginHost, overrides: list[str], run_dir: Path, dump: 
     cfg = resolve([*overrides, f"out={run_dir}"], host)
     trainer = Trainer(cfg, host)
     recorder = None
-    if distributed.is_writer():  # as `ganzoo run` does: rank 0 alone writes the run folder
+    if ranks.is_writer():  # as `ganzoo run` does: rank 0 alone writes the run folder
         run_dir.mkdir(parents=True, exist_ok=True)
         recorder = RunRecorder(run_dir, trainer)
     with injected(bug, trainer):
@@ -87,7 +88,7 @@ def main(out: str, cases_file: str) -> None:
     host = PluginHost(entry_points=[])
     for name, overrides in cases.items():
         bug = name.partition("@")[2] or None
-        train_and_dump(host, overrides, Path(out) / name, Path(out) / f"{name}-rank{distributed.rank()}.safetensors", bug=bug)
+        train_and_dump(host, overrides, Path(out) / name, Path(out) / f"{name}-rank{ranks.rank()}.safetensors", bug=bug)
     distributed.close(finished=True)
 
 

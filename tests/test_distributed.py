@@ -18,6 +18,7 @@ from safetensors.torch import load_file
 from conftest import TINY
 from dist_worker import train_and_dump
 from ganzoo.storage import checkpoint
+from ganzoo import ranks
 from ganzoo.training import distributed, state
 from ganzoo.errors import ConfigError
 from ganzoo.runs.launch import start
@@ -193,19 +194,19 @@ def test_a_failing_rank_fails_the_whole_run_with_its_error_shown(tmp_path):
 
 
 def test_a_global_batch_that_the_ranks_cannot_share_is_refused(monkeypatch):
-    monkeypatch.setattr(distributed, "world", lambda: 3)
+    monkeypatch.setattr(ranks, "world", lambda: 3)
     with pytest.raises(ConfigError, match="train.batch_size=8 .* over 3 ranks.*train.batch_size=6"):
         distributed.check_batch(8)
     distributed.check_batch(9)
 
 
 def test_without_torchrun_everything_is_one_process(monkeypatch):
-    for key in distributed.ENV:
+    for key in ranks.ENV:
         monkeypatch.delenv(key, raising=False)
     assert distributed.init(torch.device("cpu")) == torch.device("cpu")
-    assert not distributed.active() and distributed.world() == 1 and distributed.is_writer()
+    assert not ranks.active() and ranks.world() == 1 and ranks.is_writer()
     x = torch.arange(6.0)
-    assert torch.equal(distributed.shard(x), x)
+    assert torch.equal(ranks.shard(x), x)
 
 
 def _free_port() -> int:
@@ -235,7 +236,7 @@ def test_malformed_torchrun_variables_are_one_paragraph_and_exit_2(tmp_path, cap
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and fragment in err and "Traceback" not in err and err.count("error:") == 1
     assert "Valid: raise" in err if "FAULT_MODE" in fragment else True
-    assert not distributed.active() and not (tmp_path / "run").exists()
+    assert not ranks.active() and not (tmp_path / "run").exists()
 
 
 def test_a_rank_whose_peers_never_come_stops_after_the_timeout_with_exit_4(tmp_path, capsys, monkeypatch):
@@ -248,11 +249,11 @@ def test_a_rank_whose_peers_never_come_stops_after_the_timeout_with_exit_4(tmp_p
     err = " ".join(capsys.readouterr().err.split())
     assert code == 4 and "Traceback" not in err and err.count("error:") == 1
     assert "Rank 0 of 2 waited 2 s (GANZOO_DIST_TIMEOUT) for the other ranks to join at 127.0.0.1:" in err
-    assert not distributed.active() and not (tmp_path / "run").exists()
+    assert not ranks.active() and not (tmp_path / "run").exists()
 
 
 def test_sync_bn_is_refused_on_cpu_only_where_there_is_batchnorm_to_sync(monkeypatch):
-    monkeypatch.setattr(distributed, "world", lambda: 2)
+    monkeypatch.setattr(ranks, "world", lambda: 2)
     with_bn = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
     with pytest.raises(ConfigError, match="train.sync_bn=true needs CUDA.*generator.norm=layer"):
         distributed.sync_batchnorm(with_bn, torch.device("cpu"))

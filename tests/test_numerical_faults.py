@@ -145,7 +145,7 @@ def test_no_fault_means_no_overhead_path(host, monkeypatch):
 
 @pytest.mark.parametrize("spec", ["nan:loss_d", "boom:loss_d:1", "kill:loss_d:1", "nan:critic_step:1", "nan:loss_d:x", "nan:loss_d:1:often"])
 def test_a_malformed_fault_spec_is_a_clean_error(spec):
-    from ganzoo.training import faults
+    from ganzoo import faults
     from ganzoo.errors import ConfigError
 
     with pytest.raises(ConfigError, match="GANZOO_FAULT"):

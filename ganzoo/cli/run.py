@@ -11,6 +11,7 @@ from ganzoo.registry.config import resolve
 from ganzoo.registry.overrides import refuse_repeats
 from ganzoo.registry.host import default_host
 from ganzoo.runs.launch import dry_run, start
+from ganzoo import ranks
 from ganzoo.training import distributed
 
 
@@ -49,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         run_dir = start(args.overrides, host, RichReporter())
         finished = True
-        if distributed.is_writer():
+        if ranks.is_writer():
             say(str(run_dir), "green", "done:")
     finally:
         distributed.close(finished)

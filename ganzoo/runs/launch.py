@@ -18,7 +18,8 @@ from ganzoo.registry.config import RunConfig, flatten, from_stored, parse_overri
 from ganzoo.registry.host import PluginHost
 from ganzoo.runs.recorder import RunRecorder
 from ganzoo.storage import checkpoint, folder
-from ganzoo.training import distributed, state
+from ganzoo import ranks
+from ganzoo.training import state
 from ganzoo.training.loop import Trainer
 from ganzoo.training.progress import Reporter
 
@@ -59,7 +60,7 @@ def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = No
     cfg = resolve(user, host)
     run_dir = Path(cfg.out) if cfg.out else Path("runs") / folder.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
     cfg.out = str(run_dir)
-    writer = distributed.is_writer()
+    writer = ranks.is_writer()
     if writer:
         folder.check_new(run_dir, allow=(".lock",))  # a folder with more than our lock is refused before anything is built
     trainer = Trainer(cfg, host, reporter)  # loads data and builds models: fails before any file is written
@@ -77,7 +78,7 @@ def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = No
 def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, reporter: Reporter | None = None, allow: Any = None) -> Path:
     """Continue ``run_dir`` from its newest valid checkpoint (from step 0 when it has none yet)."""
     stored = flatten(folder.read_config(run_dir)["config"])  # a ganzoo run's record, or a clean error
-    writer = distributed.is_writer()
+    writer = ranks.is_writer()
     if writer:
         folder.check_layout(run_dir)
         folder.check_writable(run_dir)
@@ -112,14 +113,14 @@ def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, reporter: R
 @contextlib.contextmanager
 def _writing(run_dir: Path) -> Iterator[None]:
     """Rank 0 holds the run folder's lock while it trains; the other ranks write nothing."""
-    with folder.lock(run_dir) if distributed.is_writer() else contextlib.nullcontext():
+    with folder.lock(run_dir) if ranks.is_writer() else contextlib.nullcontext():
         yield
 
 
 def _train(trainer: Trainer, run_dir: Path) -> None:
     """Record the run's configuration, then train with a recorder on rank 0."""
     doing = lambda: f"training (generator step {trainer.step + 1} of {trainer.cfg.train.steps})"  # noqa: E731
-    if not distributed.is_writer():
+    if not ranks.is_writer():
         with trainer.host.blamed(doing):
             trainer.fit()
         return

@@ -22,7 +22,7 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from ganzoo.errors import CheckpointError, StorageError, os_reason
 from ganzoo.storage.atomic import fsync, pid_alive, target_of, write_json
-from ganzoo.training import faults
+from ganzoo import faults
 
 PREFIX = "step-"
 WEIGHTS = "weights.safetensors"

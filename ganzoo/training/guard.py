@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ganzoo.errors import GanzooError
-from ganzoo.training.faults import Fault
+from ganzoo.faults import Fault
 
 # Each checked quantity (also the GANZOO_FAULT point that corrupts it) and how an error names it.
 QUANTITIES = {

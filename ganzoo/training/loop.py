@@ -23,7 +23,8 @@ from ganzoo.registry.build import Models, build_models, count_params, load_data
 from ganzoo.registry.config import RunConfig
 from ganzoo.registry.host import PluginHost
 from ganzoo.errors import Interrupted
-from ganzoo.training import diagnostics, distributed, faults, signals, speed
+from ganzoo import faults, ranks
+from ganzoo.training import diagnostics, distributed, signals, speed
 from ganzoo.training.batches import Batches, pick_device
 from ganzoo.training.ema import EMA
 from ganzoo.training.guard import NonFiniteError, NonFiniteGuard
@@ -102,7 +103,7 @@ class Trainer:
             distributed.broadcast_module(module)  # every rank starts from rank 0's weights
         started, start_step = time.perf_counter(), self.step
         self._clock = (started, self.elapsed)
-        bar = t.progress and distributed.is_writer()  # train.progress; only rank 0 reports
+        bar = t.progress and ranks.is_writer()  # train.progress; only rank 0 reports
         if bar:
             self.reporter.start(t.steps, self.step)
         try:
@@ -140,8 +141,8 @@ class Trainer:
         """At a step boundary: when Ctrl-C or SIGTERM asked to stop (on any rank), checkpoint this step
         and stop with a message that says how to resume."""
         asked = signals.requested()
-        if distributed.world() > 1:  # every rank takes part, so all stop at the same step
-            anyone = bool(distributed.all_any(torch.tensor(asked is not None, device=self.device)))
+        if ranks.world() > 1:  # every rank takes part, so all stop at the same step
+            anyone = bool(ranks.all_any(torch.tensor(asked is not None, device=self.device)))
             asked = asked or ("SIGTERM" if anyone else None)
         if asked is None:
             return
@@ -153,7 +154,7 @@ class Trainer:
 
     def note(self, text: str, level: str = "info") -> None:
         """A line for a person, through the reporter; under torchrun from rank 0 only."""
-        if distributed.is_writer():
+        if ranks.is_writer():
             self.reporter.note(text, level)
 
     def one_step(self, recorder: Recorder | None) -> dict[str, torch.Tensor] | None:
@@ -163,7 +164,7 @@ class Trainer:
         self.guard.begin()  # snapshot the last good state
         stats, batch = self.steps.critic_phase()
         stats["loss_g"] = self.steps.generator_phase(batch, self.step)
-        self.guard.bad = distributed.all_any(self.guard.bad)  # ranks undo a bad step together
+        self.guard.bad = ranks.all_any(self.guard.bad)  # ranks undo a bad step together
         if not self.guard.step_ok():
             self.steps.critic_steps = critic_steps_before
             self.undo_step(recorder)
@@ -172,7 +173,7 @@ class Trainer:
         distributed.maybe_fault(self.step)  # test hook, inert unless GANZOO_FAULT_* is set
         if self.steps.evidence is not None:
             stats.update(self.steps.evidence.figures())  # empty unless train.diag_every picked this step
-        return distributed.all_mean_dict(stats)  # global-batch means
+        return ranks.all_mean_dict(stats)  # global-batch means
 
     def record(self, stats: dict[str, torch.Tensor]) -> dict[str, Any]:
         """The step's line in ``metrics.jsonl``: its statistics (read from the device in one transfer),
@@ -209,7 +210,7 @@ class Trainer:
         if limit is None:
             return False
         up = (self.elapsed if local else self.total_time()) >= 60.0 * limit
-        return up if local else bool(distributed.all_any(torch.tensor(up, device=self.device)))
+        return up if local else bool(ranks.all_any(torch.tensor(up, device=self.device)))
 
     def total_time(self) -> float:
         """Training seconds so far, across resumes."""

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ganzoo.components import Constraint, Critic, Generator, Loss
+from ganzoo import ranks
 from ganzoo.training import distributed, speed
 from ganzoo.training.batches import Batches
 from ganzoo.training.diagnostics import Evidence
@@ -70,7 +71,7 @@ class Steps:
     def noise(self, n: int) -> torch.Tensor:
         """(n, z_dim) noise for this rank's shard, drawn for the global batch (the same on every rank)."""
         device = self.batches.images.device
-        return distributed.shard_draw(torch.randn, (n, self.generator.z_dim), device=device)  # (n, z)
+        return ranks.shard_draw(torch.randn, (n, self.generator.z_dim), device=device)  # (n, z)
 
     def fake_batch(self, labels: torch.Tensor) -> torch.Tensor:
         """Generated images for ``labels``, without a graph: the critic phase does not train the generator."""
