@@ -20,6 +20,7 @@ from torch import nn
 from ganzoo.cli import main
 from ganzoo.components import Constraint, Loss
 from ganzoo.diagnosis.doctor import examine
+from ganzoo.diagnosis.monitor import Monitor
 from ganzoo.diagnosis.findings import KEYS
 from ganzoo.registry.config import flatten, resolve
 from ganzoo.registry.host import PluginHost
@@ -159,6 +160,27 @@ def test_clip_names_the_norm_gains_as_the_cause_and_warns_during_training(runs):
     assert "clip limit" in f.evidence and f.since is not None and f.since <= 10
     warnings = [text for level, text in notes.lines if level == "warning"]
     assert len(warnings) == 1 and warnings[0].startswith(f"the critic gives no signal since step {f.since}: see ganzoo doctor ")
+
+
+@pytest.mark.slow
+def test_mode_collapse_is_warned_during_training_by_the_doctors_rule(runs):
+    """The recorder feeds its quality scores to the monitor, so the collapse the doctor names afterwards
+    was warned once, online, by the same rule (there is no second collapse warning)."""
+    run_dir, notes = runs("generator-lr-x100")
+    f = {f.key: f for f in examine(run_dir).findings}["mode_collapse"]
+    warnings = [text for level, text in notes.lines if level == "warning"]
+    collapse = [w for w in warnings if w.startswith("mode collapse")]
+    assert collapse == [f"mode collapse since step {f.since}: see ganzoo doctor {run_dir}"], warnings
+    assert not any("collapsed to" in w for w in warnings)
+
+
+def test_the_monitor_reads_quality_scores_and_warns_once():
+    config = resolve([*TINY, "train.steps=100"], PluginHost(entry_points=[])).to_dict()
+    monitor = Monitor(config, every=1000)  # step lines alone never reach a check here
+    assert [monitor.see({"step": s, "loss_d": 0.1, "loss_g": 0.2, "wasserstein": 0.1}) for s in (1, 2)] == [[], []]
+    assert monitor.see({"step": 2, "eval": {"diversity": 0.9, "class_acc": 0.5}}) == []
+    assert monitor.see({"step": 4, "eval": {"diversity": 0.3, "class_acc": 0.5}}) == ["mode collapse since step 4"]
+    assert monitor.see({"step": 6, "eval": {"diversity": 0.2, "class_acc": 0.5}}) == []  # once per finding
 
 
 @pytest.mark.slow

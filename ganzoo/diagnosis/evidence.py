@@ -4,7 +4,7 @@ From a run folder (:meth:`RunEvidence.read`): ``config.json`` (the configuration
 parameter counts), the step lines of ``metrics.jsonl`` (losses, W and, on the steps
 ``train.diag_every`` picks, the evidence of :mod:`ganzoo.training.diagnostics`), the quality scores
 (the ``eval`` lines of ``metrics.jsonl`` and ``eval.json``) and the sample grids. During training
-(:meth:`RunEvidence.live`) only the configuration and the step lines so far.
+(:meth:`RunEvidence.live`) the configuration, the step lines and the quality scores so far.
 
 The helpers below read a series the way every finding does: :func:`onset` (since which step a
 condition holds), :func:`last_part` (the last third of a run) and :func:`median`.
@@ -54,9 +54,9 @@ class RunEvidence:
         return cls(flatten(record["config"]), steps, dict(record["data"]), params, evals, grids, run_dir.name, bad)
 
     @classmethod
-    def live(cls, config: dict[str, Any], steps: list[dict[str, Any]]) -> "RunEvidence":
-        """The evidence of a run still training: its stored-form configuration and its step lines so far."""
-        return cls(flatten(config), steps)
+    def live(cls, config: dict[str, Any], steps: list[dict[str, Any]], evals: list[tuple[int, dict[str, Any]]] = ()) -> "RunEvidence":
+        """The evidence of a run still training: its stored-form configuration, its step lines and quality scores so far."""
+        return cls(flatten(config), steps, evals=list(evals))
 
     # -- reading it --------------------------------------------------------------------------------
     def series(self, key: str) -> tuple[list[int], list[float]]:

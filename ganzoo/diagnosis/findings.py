@@ -264,7 +264,7 @@ FINDINGS: tuple[Check, ...] = (
           hides=("conditioning_ignored", "too_slow")),
     Check("generator_overpowers", "the generator overpowers the critic", generator_overpowers, advice.generator_overpowers, online=True,
           hides=("conditioning_ignored", "too_slow")),
-    Check("mode_collapse", "mode collapse", mode_collapse, advice.mode_collapse, hides=("too_slow",)),
+    Check("mode_collapse", "mode collapse", mode_collapse, advice.mode_collapse, online=True, hides=("too_slow",)),
     Check("too_slow", "too slow to learn in this budget", too_slow, advice.too_slow),
     Check("conditioning_ignored", "conditioning ignored", conditioning_ignored, advice.conditioning_ignored),
     Check("healthy", "healthy", healthy, advice.healthy),  # named only when nothing else is

@@ -5,9 +5,8 @@ parts below) and :meth:`Trainer.fit` loops. Each generator step: the guard snaps
 state, :class:`~ganzoo.training.steps.Steps` runs the two phases, the ranks agree whether the step
 was finite (else it is undone and retried), and the recorder, when there is one, writes what the
 step leaves behind. The loop writes no file itself: :class:`ganzoo.runs.recorder.RunRecorder` does,
-and only on rank 0 under torchrun. Progress goes to a :class:`~ganzoo.training.progress.Reporter`,
-and so does the one-line warning when :class:`ganzoo.diagnosis.monitor.Monitor` first sees a
-failure in the step records (the evidence of :mod:`~ganzoo.training.diagnostics`).
+and only on rank 0 under torchrun (it also runs the doctor's online checks on what it writes).
+Progress and notes go to a :class:`~ganzoo.training.progress.Reporter`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from typing import Any, Protocol
 
 import torch
 
-from ganzoo.diagnosis.monitor import Monitor
 from ganzoo.registry.build import Models, build_models, count_params, load_data
 from ganzoo.registry.config import RunConfig
 from ganzoo.registry.host import PluginHost
@@ -79,7 +77,6 @@ class Trainer:
             fused=t.fused and speed.can_fuse(self.critic), ema=self.ema,
             evidence=diagnostics.Evidence(self.critic, self.generator, self.models.loss, self.models.constraint, t.diag_every, self.device) if t.diag_every else None,
         )
-        self.monitor = Monitor(cfg.to_dict())  # warns once when a failure first shows in the step records
         self.retries = 0  # attempts at the current step undone for a NaN/Inf (recorded on its line)
         self.step = 0  # completed generator steps
         self.elapsed = 0.0  # training seconds before this process (from a checkpoint)
@@ -129,8 +126,6 @@ class Trainer:
             self.retries = 0
             if recorder is not None:
                 recorder.after_step(self, record, last)
-            for text in self.monitor.see(record):
-                self.note(f"{text}: see ganzoo doctor {recorder.run_dir if recorder is not None else 'RUN_DIR'}", "warning")
             if bar:
                 self.reporter.step(self.step, (self.step - start_step) / max(time.perf_counter() - started, 1e-9), record)
             if last:
