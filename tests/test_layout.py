@@ -1,8 +1,10 @@
-"""The package layout keeps its promises: no import cycles, rich only in the CLI, built-ins and
-examples use only the public API, modules stay small, and old import paths still work."""
+"""The package layout keeps its promises: the layers (a lower layer never imports a higher one), no
+import cycles, rich only in the CLI, built-ins and examples use only the public API, modules stay
+small, and old import paths still work."""
 
 import ast
 import importlib
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -16,10 +18,30 @@ MAX_LINES = 300
 ALLOWED_THIRD_PARTY = {"torch", "torchvision", "pydantic", "numpy", "PIL", "mlxtend", "safetensors"}
 
 
-def _modules() -> dict[str, Path]:
+# The engine's layers, lowest first. A module belongs to the deepest package listed that holds it, so
+# the modules at the top of ganzoo/ (what plugins see, errors, ranks, faults) are the ground floor.
+# Every import goes to a module of its own layer or a lower one (README, "Where things live").
+LAYERS = (
+    "ganzoo",             # ground floor: hookspecs, components, penalties, layers, imagedata, errors, ranks, faults
+    "ganzoo.storage",     # what sits on disk
+    "ganzoo.data",        # reading image sets (its cache is written through storage)
+    "ganzoo.registry",    # names to parts: plugins, catalogue, configuration, building
+    "ganzoo.training",    # the loop and its parts
+    "ganzoo.evaluation",  # quality
+    "ganzoo.diagnosis",   # ganzoo doctor
+    "ganzoo.runs",        # starting, resuming, recording, sweeping runs
+    "ganzoo.report",      # what the commands make of runs
+    "ganzoo.tuning",
+    "ganzoo.bench",
+    "ganzoo.testing",     # the plugin author's kit
+    "ganzoo.cli",         # the command line, on top
+)
+
+
+def _modules(root: Path = ROOT) -> dict[str, Path]:
     out = {}
-    for f in PACKAGE.rglob("*.py"):
-        parts = f.relative_to(ROOT).with_suffix("").parts
+    for f in (root / "ganzoo").rglob("*.py"):
+        parts = f.relative_to(root).with_suffix("").parts
         out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
     return out
 
@@ -35,9 +57,9 @@ def _imports(path: Path) -> list[tuple[str, list[str]]]:
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
     """Module -> the ganzoo modules it imports (a package's own __init__ importing its submodules excluded)."""
-    mods = _modules()
+    mods = _modules(root)
     graph: dict[str, set[str]] = {m: set() for m in mods}
     for m, f in mods.items():
         for module, names in _imports(f):
@@ -80,6 +102,43 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return found
+
+
+def layer(module: str) -> int:
+    """The index in LAYERS of the deepest listed package that holds ``module``."""
+    return max(LAYERS.index(p) for p in LAYERS if module == p or module.startswith(p + "."))
+
+
+def upward_imports(root: Path = ROOT) -> list[str]:
+    """Every import, in the tree under ``root``, of a module of a higher layer than the importer's."""
+    graph = import_graph(root)
+    return sorted(f"{m} imports {t} ({LAYERS[layer(m)]} is below {LAYERS[layer(t)]})" for m in graph for t in graph[m] if layer(t) > layer(m))
+
+
+def test_every_package_of_the_engine_has_a_layer():
+    packages = {".".join(f.relative_to(ROOT).parts[:-1]) for f in PACKAGE.rglob("__init__.py")}
+    assert packages and packages <= set(LAYERS), f"add these to LAYERS: {sorted(packages - set(LAYERS))}"
+
+
+def test_no_layer_imports_a_higher_one():
+    assert upward_imports() == []
+
+
+@pytest.mark.parametrize("importer,line,upward", [
+    ("errors.py", "from ganzoo.cli import console", ["ganzoo.cli", "ganzoo.cli.console"]),
+    ("penalties.py", "from ganzoo.training import distributed", ["ganzoo.training", "ganzoo.training.distributed"]),
+    ("storage/checkpoint.py", "def f():\n    from ganzoo.runs import launch", ["ganzoo.runs", "ganzoo.runs.launch"]),
+])
+def test_the_layer_check_finds_an_upward_import_planted_in_a_copy(tmp_path, importer, line, upward):
+    """The check is shown to fail: a copy of the package with one upward import (at module level, or
+    inside a function) is reported with exactly that import (the package and the module it names)."""
+    shutil.copytree(PACKAGE, tmp_path / "ganzoo")
+    with open(tmp_path / "ganzoo" / importer, "a") as f:
+        f.write(f"\n{line}\n")
+    module = "ganzoo." + importer.removesuffix(".py").replace("/", ".")
+    found = upward_imports(tmp_path)
+    assert [f.split(" (")[0] for f in found] == [f"{module} imports {t}" for t in upward], found
+    assert all(f"({LAYERS[layer(module)]} is below {LAYERS[layer(upward[0])]})" in f for f in found)
 
 
 def test_the_cycle_finder_finds_a_cycle():
