@@ -160,7 +160,7 @@ def test_only_rank_zero_writes_the_run_directory(two_process_runs):
 def test_a_killed_rank_ends_the_run_and_it_resumes_on_two_then_one_process(host, tmp_path):
     run = tmp_path / "run"
     args = [ganzoo_script(), "run", *BASE, "train.steps=4", "train.checkpoint_every=1", f"out={run}"]
-    fault = {"GANZOO_FAULT_RANK": "1", "GANZOO_FAULT_STEP": "3", "GANZOO_FAULT_MODE": "kill", "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    fault = {"GANZOO_FAULT": "kill:generator_step:3@rank1", "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1"}
     killed = torchrun(*args, env_extra=fault)
     assert killed.returncode != 0
     assert [p.name for p in checkpoint.list_checkpoints(run / "checkpoints")][-1] == "step-00000002"
@@ -187,10 +187,10 @@ def test_a_killed_rank_ends_the_run_and_it_resumes_on_two_then_one_process(host,
 
 def test_a_failing_rank_fails_the_whole_run_with_its_error_shown(tmp_path):
     args = [ganzoo_script(), "run", *BASE, "train.steps=4", f"out={tmp_path / 'run'}"]
-    fault = {"GANZOO_FAULT_RANK": "1", "GANZOO_FAULT_STEP": "2", "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    fault = {"GANZOO_FAULT": "raise:generator_step:2@rank1", "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1"}
     proc = torchrun(*args, env_extra=fault)  # subprocess.run's timeout turns a hang into a failure
     assert proc.returncode != 0
-    assert "injected fault on rank 1 at step 2" in proc.stderr + proc.stdout
+    assert "injected fault on rank 1 at generator_step 2 (GANZOO_FAULT=raise:generator_step:2@rank1)" in proc.stderr + proc.stdout
 
 
 def test_a_global_batch_that_the_ranks_cannot_share_is_refused(monkeypatch):
@@ -223,8 +223,9 @@ def _free_port() -> int:
     ({"WORLD_SIZE": "two"}, "WORLD_SIZE='two' is not usable"),
     ({"MASTER_PORT": "http"}, "MASTER_PORT='http' is not usable"),
     ({"RANK": "2"}, "RANK=2 with WORLD_SIZE=2: the ranks of 2 processes are 0 to 1"),
-    ({"GANZOO_FAULT_MODE": "explode", "GANZOO_FAULT_RANK": "1", "GANZOO_FAULT_STEP": "1"}, "GANZOO_FAULT_MODE='explode' is not a fault mode"),
-    ({"GANZOO_FAULT_RANK": "one", "GANZOO_FAULT_STEP": "1"}, "GANZOO_FAULT_RANK='one' is not a whole number"),
+    ({"GANZOO_FAULT": "explode:generator_step:1@rank1"}, "GANZOO_FAULT='explode:generator_step:1@rank1': 'explode' is not an action"),
+    ({"GANZOO_FAULT": "raise:generator_step:1@rankone"}, "GANZOO_FAULT='raise:generator_step:1@rankone': the rank 'one' is not a whole number"),
+    ({"GANZOO_FAULT_RANK": "1"}, "GANZOO_FAULT_RANK is no longer read: one variable names the fault and its rank"),
 ])
 def test_malformed_torchrun_variables_are_one_paragraph_and_exit_2(tmp_path, capsys, monkeypatch, env, fragment):
     from ganzoo.cli import main
@@ -235,7 +236,7 @@ def test_malformed_torchrun_variables_are_one_paragraph_and_exit_2(tmp_path, cap
     code = main(["run", *BASE, "train.steps=1", f"out={tmp_path / 'run'}"])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and fragment in err and "Traceback" not in err and err.count("error:") == 1
-    assert "Valid: raise" in err if "FAULT_MODE" in fragment else True
+    assert "Valid actions: kill" in err if "not an action" in fragment else "Traceback" not in err
     assert not ranks.active() and not (tmp_path / "run").exists()
 
 

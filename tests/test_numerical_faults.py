@@ -143,10 +143,48 @@ def test_no_fault_means_no_overhead_path(host, monkeypatch):
     assert trainer.guard.fault is None
 
 
-@pytest.mark.parametrize("spec", ["nan:loss_d", "boom:loss_d:1", "kill:loss_d:1", "nan:critic_step:1", "nan:loss_d:x", "nan:loss_d:1:often"])
-def test_a_malformed_fault_spec_is_a_clean_error(spec):
+@pytest.mark.parametrize("spec,why", [
+    ("nan:loss_d", "cannot be read: the form is ACTION:POINT:N[:TIMES][@rankR]"),
+    ("boom:loss_d:1", "'boom' is not an action. Valid actions: kill"),
+    ("rise:loss_d:1", "'rise' is not an action. Did you mean 'raise'?"),
+    ("kill:loss_d:1", "'loss_d' is not a point for kill"),
+    ("raise:loss_g:1", "'loss_g' is not a point for raise"),
+    ("nan:critic_step:1", "'critic_step' is not a point for nan"),
+    ("nan:loss_d:x", "N 'x' is not a whole number of at least 1"),
+    ("nan:loss_d:0", "N '0' is not a whole number of at least 1"),
+    ("nan:loss_d:1:often", "TIMES 'often' is not a whole number"),
+    ("raise:generator_step:3@rank-1", "the rank '-1' is not a whole number of at least 0"),
+    ("raise:generator_step:3@1", "cannot be read"),
+])
+def test_a_malformed_fault_spec_is_a_clean_error(spec, why):
     from ganzoo import faults
     from ganzoo.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="GANZOO_FAULT"):
+    with pytest.raises(ConfigError) as caught:
         faults.parse(spec)
+    assert str(caught.value).startswith(f"GANZOO_FAULT={spec!r}") and why in str(caught.value)
+
+
+def test_one_fault_grammar_names_the_action_point_step_times_and_rank(monkeypatch):
+    """``@rankR`` fires on rank R only; ``raise`` raises where ``kill`` would kill."""
+    from ganzoo import faults, ranks
+
+    fault = faults.parse("raise:generator_step:3@rank1")
+    assert (fault.action, fault.point, fault.at, fault.times, fault.rank) == ("raise", "generator_step", 3, 1, 1)
+    assert faults.parse("nan:loss_g:3:always").times is None and faults.parse("kill:logged:2:2").times == 2
+    fault.strike("generator_step", 3)  # this process is rank 0: nothing happens
+    assert fault.fired == 0
+    monkeypatch.setattr(ranks, "rank", lambda: 1)
+    fault.strike("generator_step", 2)  # another step: nothing
+    with pytest.raises(RuntimeError, match=r"injected fault on rank 1 at generator_step 3 \(GANZOO_FAULT=raise:generator_step:3@rank1\)"):
+        fault.strike("generator_step", 3)
+    fault.strike("generator_step", 3)  # TIMES=1: once
+
+
+def test_the_retired_fault_variables_are_refused_with_the_new_form(monkeypatch):
+    from ganzoo import faults
+    from ganzoo.errors import ConfigError
+
+    monkeypatch.setenv("GANZOO_FAULT_STEP", "3")
+    with pytest.raises(ConfigError, match=r"GANZOO_FAULT_STEP is no longer read.*GANZOO_FAULT=ACTION:POINT:N\[:TIMES\]\[@rankR\]"):
+        faults.active()

@@ -70,7 +70,7 @@ class RunRecorder:
         self._warnings += self.monitor.see(record)
         if self.tb is not None:
             self.tb.step(record)
-        trainer.guard.kill_point("logged", step)  # reliability tests: a kill after the metrics line
+        trainer.guard.fault_point("logged", step)  # reliability tests: a kill after the metrics line
         if last or (t.sample_every and step % t.sample_every == 0):
             grid = self.sample_grid(trainer)
             if self.tb is not None:

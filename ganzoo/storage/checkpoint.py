@@ -49,7 +49,7 @@ def save(ckpt_root: Path, step: int, tensors: dict[str, torch.Tensor], state: di
         tmp.mkdir()
         tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
         save_file(tensors, str(tmp / WEIGHTS), metadata={"ganzoo": json.dumps(header)})
-        faults.kill_point("checkpoint_write", step)
+        faults.strike_point("checkpoint_write", step)
         state = {"step": step, **state, "weights_sha256": _sha256_file(tmp / WEIGHTS)}
         write_json(tmp / STATE, {**state, "state_sha256": _sha256_json(state)})
         for f in (tmp / WEIGHTS, tmp / STATE):
@@ -66,19 +66,19 @@ def save(ckpt_root: Path, step: int, tensors: dict[str, torch.Tensor], state: di
         if is_ours(final):
             old = ckpt_root / f".old-{PREFIX}{step:08d}-{os.getpid()}"
             os.rename(final, old)
-            faults.kill_point("checkpoint_swap", step)
+            faults.strike_point("checkpoint_swap", step)
             os.rename(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
         else:
             aside = _aside(final)
             os.rename(final, aside)
-            faults.kill_point("checkpoint_swap", step)
+            faults.strike_point("checkpoint_swap", step)
             os.rename(tmp, final)
             note(f"moved {final} aside to {aside.name}: it is damaged or not ganzoo's, and ganzoo deletes only what it can prove it wrote")
     else:
         os.rename(tmp, final)
     fsync(ckpt_root)
-    faults.kill_point("checkpoint_prune", step)
+    faults.strike_point("checkpoint_prune", step)
     prune(ckpt_root, keep, newest=step)
     return final
 

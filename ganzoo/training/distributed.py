@@ -24,36 +24,15 @@ all-reduce before the other ranks reach it.
 from __future__ import annotations
 
 import os
-import signal
 from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 
-from ganzoo.errors import ConfigError, Unreachable, did_you_mean
-from ganzoo import ranks
+from ganzoo.errors import ConfigError, Unreachable
+from ganzoo import faults, ranks
 
 TIMEOUT_ENV = "GANZOO_DIST_TIMEOUT"  # seconds a collective may wait for a missing rank (default 600)
-FAULT_ENV = ("GANZOO_FAULT_RANK", "GANZOO_FAULT_STEP", "GANZOO_FAULT_MODE")  # test hook: fail one rank at one step
-FAULT_MODES = {"raise": "the rank raises an error (the default)", "kill": "the rank sends itself SIGKILL"}
-
-
-def fault_plan() -> tuple[int, int, str] | None:
-    """The test hook's (rank, step, mode) from GANZOO_FAULT_RANK/STEP/MODE, each value checked; None when unset."""
-    want_rank, want_step, mode = (os.environ.get(k) for k in FAULT_ENV)
-    if mode is not None and mode not in FAULT_MODES:
-        raise ConfigError(f"{FAULT_ENV[2]}={mode!r} is not a fault mode.{did_you_mean(mode, FAULT_MODES)} Valid: "
-                          + "; ".join(f"{k} ({v})" for k, v in FAULT_MODES.items()) + ".")
-    numbers = []
-    for name, raw in zip(FAULT_ENV[:2], (want_rank, want_step)):
-        try:
-            numbers.append(None if raw is None else int(raw))
-        except ValueError:
-            raise ConfigError(f"{name}={raw!r} is not a whole number: {FAULT_ENV[0]} names the rank to fail and {FAULT_ENV[1]} the generator step.") from None
-    if None in numbers:
-        return None
-    return numbers[0], numbers[1], mode or "raise"
-
 
 def init(device: torch.device) -> torch.device:
     """Join the process group when launched by torchrun; return this rank's device.
@@ -63,7 +42,7 @@ def init(device: torch.device) -> torch.device:
     seconds (default 600), so a lost rank ends the run instead of hanging it.
     """
     use_cuda = device.type == "cuda"
-    fault_plan()  # a malformed test hook is refused before anything runs
+    faults.active()  # a malformed test hook (GANZOO_FAULT) is refused before anything runs
     if not ranks.launched():
         return device
     me, size, local = ranks.env_int("RANK"), ranks.env_int("WORLD_SIZE"), ranks.env_int("LOCAL_RANK", "0")
@@ -163,14 +142,3 @@ def sync_batchnorm(module: torch.nn.Module, device: torch.device) -> torch.nn.Mo
             "generator.norm=layer, instance or group."
         )
     return torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
-
-
-def maybe_fault(step: int) -> None:
-    """Test hook: with ``GANZOO_FAULT_RANK=r GANZOO_FAULT_STEP=s``, rank r fails at generator step s,
-    raising an error (``GANZOO_FAULT_MODE=raise``, the default) or killing itself (``kill``)."""
-    plan = fault_plan()
-    if plan is None or plan[0] != ranks.rank() or plan[1] != step:
-        return
-    if plan[2] == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    raise RuntimeError(f"injected fault on rank {ranks.rank()} at step {step} ({FAULT_ENV[0]}={plan[0]})")

@@ -73,11 +73,12 @@ class NonFiniteGuard:
         self.first |= self.pending & ~self.bad
         self.bad |= self.pending.any()
         self.pending.zero_()
-        self.kill_point(point, n)
+        self.fault_point(point, n)
 
-    def kill_point(self, point: str, n: int) -> None:
+    def fault_point(self, point: str, n: int) -> None:
+        """Reliability tests: where GANZOO_FAULT may kill the process or make it raise."""
         if self.fault is not None:
-            self.fault.kill(point, n)
+            self.fault.strike(point, n)
 
     # -- the step ------------------------------------------------------------------------------
     @torch.no_grad()

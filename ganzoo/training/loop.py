@@ -165,7 +165,6 @@ class Trainer:
             self.undo_step(recorder)
             return None
         self.step += 1
-        distributed.maybe_fault(self.step)  # test hook, inert unless GANZOO_FAULT_* is set
         if self.steps.evidence is not None:
             stats.update(self.steps.evidence.figures())  # empty unless train.diag_every picked this step
         return ranks.all_mean_dict(stats)  # global-batch means
