@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from ganzoo.registry.config import parse_overrides, parse_value, resolve
@@ -72,3 +74,18 @@ def test_to_dict_round_trips_through_resolve(host):
     cfg = resolve(["preset=seed", "data=synthetic", "seed=5"], host)
     again = resolve(flatten(cfg.to_dict()), host, use_preset=False)
     assert again.to_dict() == cfg.to_dict()
+
+
+def test_each_key_goes_where_its_shape_says():
+    from ganzoo.registry.keys import route
+
+    r = route({"critic": "dcgan", "critic.norm": "layer", "critic.norm.groups": "8", "train.steps": "3", "seed": "1", "resume": "x", "resume.allow": "seed"})
+    assert r.picks == {"critic": "dcgan"} and r.options["critic"] == {"norm": "layer"} and r.options["train"] == {"steps": "3"}
+    assert r.nested["critic"] == {"norm": {"groups": "8"}} and r.scalars == {"seed": "1", "resume": "x"}
+    for bad in ("critic.", "train", "seed.x", "train.a.b", "critic.norm.groups.x", ".critic"):
+        with pytest.raises(ConfigError, match=f"Unknown key '{re.escape(bad)}'"):
+            route({bad: "1"})
+    with pytest.raises(ConfigError, match="only applies together with resume=RUN_DIR"):
+        route({"resume.allow": "seed"})
+    with pytest.raises(ConfigError, match="'critic' picks a component by name, got 3"):
+        route({"critic": 3})

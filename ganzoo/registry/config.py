@@ -7,7 +7,11 @@ Keys:
   option picks (its normaliser or encoder);
 - ``train.steps=…`` and the other :class:`TrainConfig` fields set the training loop;
 - ``seed=``, ``out=`` (the run directory), ``preset=`` (from ``registry.toml``), ``resume=RUN_DIR``;
-- ``resume.allow=a,b`` names the keys a resumed run may change (checked in :mod:`ganzoo.runs.launch`).
+- ``resume.allow=a,b`` names the keys a resumed run may change (the resume policy: :mod:`ganzoo.registry.resume`).
+
+:func:`resolve` does three jobs, each its own function: :func:`merge_preset` (the preset, then the
+user's values), :func:`ganzoo.registry.keys.route` (each key to its place, by the ``ROUTES`` table)
+and the validation of the values (pydantic for options, :func:`_scalars` for seed, out and resume).
 
 The text of ``key=value`` and of lists (``train.betas=0.5,0.999``) is read by
 :mod:`ganzoo.registry.overrides`; this module validates the values.
@@ -16,7 +20,6 @@ The text of ``key=value`` and of lists (``train.betas=0.5,0.999``) is read by
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,11 +30,9 @@ from ganzoo.errors import ConfigError, did_you_mean, unknown
 from ganzoo.registry import compat
 from ganzoo.registry.catalogue import DEFAULT_PRESET, base_preset, preset_values
 from ganzoo.registry.host import PluginHost
+from ganzoo.registry.keys import SCALARS, SLOTS, route  # noqa: F401 (SCALARS and SLOTS: the keys a run has)
 from ganzoo.registry.overrides import parse_overrides, parse_value, split_values  # noqa: F401 (the override syntax)
 
-# The config key for each component kind a run picks.
-SLOTS = {"critic": "critic", "generator": "generator", "constraint": "constraint", "loss": "loss", "data": "dataset"}
-SCALARS = ("seed", "out", "preset", "resume")
 
 
 class TrainConfig(Config):
@@ -106,54 +107,46 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
     ``use_preset=False`` (used on resume) takes every value from ``overrides`` alone.
     """
     user = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides)
+    preset, recipe, merged, dropped = merge_preset(user, use_preset)
+    keys = route(merged)
+    components: dict[str, tuple[str, Config]] = {}
+    subparts: dict[str, dict[str, Config]] = {}
+    for slot, kind in SLOTS.items():
+        name = keys.picks.get(slot)
+        if name is None:
+            raise ConfigError(f"No {slot} chosen: preset '{preset}' sets none. Add {slot}=NAME.")
+        cls = host.get(kind, name)
+        components[slot] = (name, _validate_options(cls, slot, name, keys.options[slot], host))
+        subparts[slot] = _validate_subparts(cls, slot, name, components[slot][1], keys.nested[slot], host)
+    train = _validate_model(TrainConfig, "train", keys.options["train"])
+    seed, out, resume = _scalars(keys.scalars)
+    cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume, dropped=dropped, recipe=recipe)
+    if check_compat:
+        check_combination(cfg, host)  # combinations that cannot work are refused here, before anything is built
+    return cfg
+
+
+def merge_preset(user: dict[str, Any], use_preset: bool = True) -> tuple[str, str | None, dict[str, Any], dict[str, Any]]:
+    """(preset, why it was picked, the preset's values with the user's on top, the preset's options dropped).
+
+    When the user picks a different component than the preset, the preset's options for the old
+    component no longer apply; the same for a sub-component (a new critic.norm drops critic.norm.*).
+    ``use_preset=False``: no preset, the user's values alone.
+    """
+    user = dict(user)
     preset, recipe = base_preset(user) if use_preset else (str(user.get("preset", DEFAULT_PRESET)), None)
     user.pop("preset", None)
     base = preset_values(preset) if use_preset else {}
-    # When the user picks a different component than the preset, the preset's options for the old
-    # component no longer apply; the same for a sub-component (a new critic.norm drops critic.norm.*).
     dropped: dict[str, Any] = {}
     for key in [k for k in user if k in SLOTS or (k.count(".") == 1 and k.partition(".")[0] in SLOTS)]:
         if str(user[key]) != str(base.get(key)):
             dropped.update({k: v for k, v in base.items() if k.startswith(key + ".") and k not in user})
             base = {k: v for k, v in base.items() if not k.startswith(key + ".")}
-    merged = {**base, **user}
+    return preset, recipe, {**base, **user}, dropped
 
-    picks: dict[str, str] = {}
-    options: dict[str, dict[str, Any]] = {slot: {} for slot in [*SLOTS, "train"]}
-    nested: dict[str, dict[str, dict[str, Any]]] = {slot: {} for slot in SLOTS}
-    scalars: dict[str, Any] = {}
-    for key, value in merged.items():
-        head, dot, rest = key.partition(".")
-        fname, dot2, sub = rest.partition(".")
-        if head in SLOTS and not dot:
-            if not isinstance(value, str):
-                raise ConfigError(f"'{key}' picks a component by name, got {value!r}.")
-            picks[head] = value
-        elif head in options and dot and rest and "." not in rest:
-            options[head][rest] = value
-        elif head in SLOTS and fname and dot2 and sub and "." not in sub:
-            nested[head].setdefault(fname, {})[sub] = value
-        elif head in SCALARS and not dot:
-            scalars[head] = value
-        elif key == "resume.allow":
-            if "resume" not in merged:
-                raise ConfigError("resume.allow= lists the keys a resumed run may change, so it only applies together with resume=RUN_DIR.")
-        else:
-            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "KIND.FIELD.OPTION (e.g. critic.norm.groups)", "train.OPTION", *SCALARS, "resume.allow"]
-            hint = did_you_mean(head, [*SLOTS, "train", *SCALARS])
-            raise ConfigError(f"Unknown key '{key}'.{hint} Valid keys: {', '.join(valid)}.")
 
-    components: dict[str, tuple[str, Config]] = {}
-    subparts: dict[str, dict[str, Config]] = {}
-    for slot, kind in SLOTS.items():
-        name = picks.get(slot)
-        if name is None:
-            raise ConfigError(f"No {slot} chosen: preset '{preset}' sets none. Add {slot}=NAME.")
-        cls = host.get(kind, name)
-        components[slot] = (name, _validate_options(cls, slot, name, options[slot], host))
-        subparts[slot] = _validate_subparts(cls, slot, name, components[slot][1], nested[slot], host)
-    train = _validate_model(TrainConfig, "train", options["train"])
-
+def _scalars(scalars: dict[str, Any]) -> tuple[int, str | None, str | None]:
+    """``seed``, ``out`` and ``resume``, checked (``~`` expanded in the paths)."""
     seed = scalars.get("seed", 0)
     try:
         seed = int(seed)
@@ -161,16 +154,12 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
         raise ConfigError(f"seed must be an integer, got {seed!r}.") from None
     if not 0 <= seed < 2**63:
         raise ConfigError(f"seed must be in [0, 2**63), got {seed}.")
-    out = scalars.get("out")
-    resume = scalars.get("resume")
+    out, resume = scalars.get("out"), scalars.get("resume")
     for key, val in (("out", out), ("resume", resume)):
         if val is not None and (not isinstance(val, str) or not val.strip()):
             raise ConfigError(f"{key}= needs a directory path, got {val!r}.")
     out, resume = (os.path.expanduser(v) if isinstance(v, str) else v for v in (out, resume))  # out=~/runs/x
-    cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume, dropped=dropped, recipe=recipe)
-    if check_compat:
-        check_combination(cfg, host)  # combinations that cannot work are refused here, before anything is built
-    return cfg
+    return seed, out, resume
 
 
 def picks(cfg: RunConfig, host: PluginHost) -> dict[str, type]:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 from ganzoo.errors import ConfigError, GanzooError, Interrupted, StorageError, os_reason
 from ganzoo.registry.config import flatten, resolve
 from ganzoo.registry.overrides import refuse_repeats, split_values
+from ganzoo.registry.resume import RESUME_MAY_CHANGE, describe_diff, diff_configs
 from ganzoo.storage import checkpoint
 from ganzoo.storage.folder import Busy, lock, read_config, read_eval
 
@@ -115,8 +116,6 @@ def _sweep_lock(root: Path) -> Iterator[None]:
 def _changed(root: Path, combos: list[dict[str, str]], shared: list[str], host) -> list[str]:
     """``NAME: key: stored -> asked; ...`` for each run folder whose configuration is not the one asked
     for now (keys that change only how a run is shown or how fast it goes may differ)."""
-    from ganzoo.runs.launch import RESUME_MAY_CHANGE, describe_diff, diff_configs
-
     may_differ = RESUME_MAY_CHANGE - {"train.steps", "train.max_minutes"}
     out = []
     for combo in combos:

@@ -19,8 +19,7 @@ from typing import Any
 
 from ganzoo.errors import ConfigError, did_you_mean
 from ganzoo.evaluation.metrics import QUALITY
-from ganzoo.registry.catalogue import base_preset, preset_values
-from ganzoo.registry.config import SLOTS, resolve
+from ganzoo.registry.config import SLOTS, merge_preset, resolve
 from ganzoo.registry.host import PluginHost
 from ganzoo.registry.overrides import parse_overrides, split_values
 
@@ -190,15 +189,9 @@ def _unused(param: Param, chosen: list[dict[str, Any]], host: PluginHost) -> str
 
 
 def _choices(fixed: list[str]) -> dict[str, Any]:
-    """Component names a trial starts from: the preset's, then the fixed overrides."""
-    user = parse_overrides(fixed)
-    preset, _ = base_preset(user)
-    user.pop("preset", None)
-    base = preset_values(preset)
-    for key in [k for k in user if k in SLOTS or (k.count(".") == 1 and k.partition(".")[0] in SLOTS)]:
-        if str(user[key]) != str(base.get(key)):  # as the configuration does: a new pick drops the old one's options
-            base = {k: v for k, v in base.items() if not k.startswith(key + ".")}
-    return {**base, **user}
+    """Component names a trial starts from: the preset's, then the fixed overrides (as the configuration
+    merges them: a new pick drops the old one's options)."""
+    return merge_preset(parse_overrides(fixed))[2]
 
 
 def _applies(key: str, chosen: dict[str, Any], host: PluginHost) -> bool:

@@ -114,7 +114,7 @@ def trial_folder(study_dir: Path, number: int, overrides: list[str], host: "Plug
     ``number``, whose run is ``overrides``: the first of ``trial-N``, ``trial-N-2``... that is missing,
     empty, or holds this very configuration. Raises the run's own ConfigError for a refused one."""
     from ganzoo.registry.config import flatten, resolve
-    from ganzoo.runs.launch import describe_diff, diff_configs
+    from ganzoo.registry.resume import describe_diff, diff_configs
 
     wanted = flatten(resolve([*overrides, f"out={study_dir}"], host).to_dict())  # ``out`` is not compared
     passed: list[str] = []
