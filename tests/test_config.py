@@ -10,7 +10,7 @@ def test_parse_overrides_splits_on_first_equals_and_later_wins():
     assert parse_overrides(["a=1", "b.c=x=y", "a=2"]) == {"a": "2", "b.c": "x=y"}
 
 
-@pytest.mark.parametrize("raw,expected", [("5", "5"), ("0.5,0.9", ["0.5", "0.9"]), ("[1, 2]", ["1", "2"]), ("[]", [])])
+@pytest.mark.parametrize("raw,expected", [("5", "5"), ("[1, 2]", ["1", "2"]), ("[]", []), ("[[0,0.9],[0.5,0.99]]", [["0", "0.9"], ["0.5", "0.99"]])])
 def test_parse_value(raw, expected):
     assert parse_value(raw) == expected
 
@@ -30,8 +30,24 @@ def test_preset_then_overrides(host):
     assert cfg.train.betas == (0.9, 0.999)
 
 
-def test_betas_parse_from_comma_list(host):
-    assert resolve(["train.betas=0.5,0.99"], host).train.betas == (0.5, 0.99)
+def test_betas_parse_from_a_bracketed_list(host):
+    assert resolve(["train.betas=[0.5,0.99]"], host).train.betas == (0.5, 0.99)
+
+
+@pytest.mark.parametrize("item,did_you_mean", [
+    ("train.betas=0.5,0.999", "train.betas=[0.5,0.999]"),
+    ("resume.allow=train.lr_d,train.steps", "resume.allow=[train.lr_d,train.steps]"),
+    ("train.betas=[0,0.9],[0.5,0.99]", "train.betas=[[0,0.9],[0.5,0.99]]"),
+])
+def test_a_bare_comma_means_alternatives_and_one_run_refuses_them(item, did_you_mean, capsys):
+    """One meaning of key=a,b everywhere: alternatives (ganzoo sweep, bench --matrix); a run takes one
+    value per key, so it refuses them with the list form as its did-you-mean."""
+    from ganzoo.cli import main
+
+    assert main(["run", "--dry-run", item]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.count("error:") == 1 and "Traceback" not in err
+    assert f"{item} gives 2 alternatives" in err and f"Did you mean the list {did_you_mean}?" in err and f"ganzoo sweep {item}" in err
 
 
 def test_switching_component_drops_the_presets_options_for_it(host):
@@ -48,7 +64,7 @@ def test_switching_component_drops_the_presets_options_for_it(host):
         (["trian.steps=3"], ["Unknown key 'trian.steps'", "Did you mean 'train'"]),
         (["train.steps=-1"], ["train.steps", "greater than or equal to 1"]),
         (["train.steps=many"], ["train.steps", "valid integer"]),
-        (["train.betas=1.5,0.9"], ["train.betas", "[0, 1)"]),
+        (["train.betas=[1.5,0.9]"], ["train.betas", "[0, 1)"]),
         (["train.device=tpu"], ["train.device", "'auto', 'cpu' or 'cuda'"]),
         (["seed=x"], ["seed must be an integer"]),
         (["preset=sed"], ["Unknown preset 'sed'", "Did you mean 'seed'"]),

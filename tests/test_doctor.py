@@ -24,6 +24,7 @@ from ganzoo.diagnosis.monitor import Monitor
 from ganzoo.diagnosis.findings import KEYS
 from ganzoo.registry.config import flatten, resolve
 from ganzoo.registry.host import PluginHost
+from ganzoo.registry.overrides import parse_overrides
 from ganzoo.runs.launch import start
 from ganzoo.storage.folder import read_config, read_metrics
 from ganzoo.training.diagnostics import Evidence, finish
@@ -128,7 +129,7 @@ def test_a_provoked_failure_is_named_with_evidence_cause_and_a_valid_change(runs
     # the change to try is a valid override of this run's configuration (unknown keys or refused
     # combinations would raise here); as on the command line, a newly picked part drops the old one's options
     stored = flatten(read_config(run_dir)["config"])
-    change = dict(item.split("=", 1) for item in f.change.split())
+    change = parse_overrides(f.change.split())  # as the command line reads it (a list in brackets)
     kept = {k: v for k, v in stored.items() if not any(k.startswith(c + ".") and str(v) != change[c] for c in change if k != c)}
     resolve({**kept, **change}, PluginHost(entry_points=[]), use_preset=False)
 
@@ -293,3 +294,14 @@ def test_compare_shows_each_runs_main_finding(runs, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0].rstrip(" |").endswith("main finding")
     assert "the critic gives no signal since step" in table[2].split("|")[-2] and table[3].split("|")[-2].strip() == "healthy"
+
+
+def test_a_suggested_list_is_written_in_brackets_and_resolves(host):
+    """Advice is a command line: a list it suggests uses the list form, not alternatives."""
+    from ganzoo.diagnosis import advice
+    from ganzoo.diagnosis.evidence import RunEvidence, Seen
+
+    stored = resolve([*TINY, "train.betas=[0.9,0.999]", "train.lr_d=1e-4", "train.lr_g=1e-4"], host).to_dict()
+    cause, change = advice.generator_overpowers(RunEvidence.live(stored, []), Seen(5, "", {}, "oscillate"))
+    assert change == "train.betas=[0.5,0.999]" and "train.betas=[0.9,0.999]" in cause
+    assert resolve([*TINY, *change.split()], host).train.betas == (0.5, 0.999)

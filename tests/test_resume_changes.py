@@ -1,5 +1,5 @@
 """Promise 4 (RELIABILITY.md): a changed configuration on resume is refused with a readable diff,
-unless the user lists the keys they mean to change with ``resume.allow=KEY,KEY``."""
+unless the user lists the keys they mean to change with ``resume.allow=[KEY,KEY]``."""
 
 from __future__ import annotations
 
@@ -44,13 +44,13 @@ def test_changes_are_refused_with_a_diff_and_the_way_out(run, capsys):
     assert main(["run", f"resume={run}", "train.lr_d=0.001", "critic.width=4", "train.steps=3"]) == 2
     err = _err(capsys)
     assert "critic.width: 2 -> 4" in err and "train.lr_d: 0.0001 -> 0.001" in err
-    assert "resume.allow=critic.width,train.lr_d" in err and "out=NEW_DIR" in err
+    assert "resume.allow=[critic.width,train.lr_d]" in err and "out=NEW_DIR" in err
     assert "train.steps" not in err.split("Without notice")[0]  # train.steps may always change
     assert (run / "metrics.jsonl").read_text() == before  # nothing was touched
 
 
 def test_listed_changes_are_applied(host, run):
-    start([f"resume={run}", "train.lr_d=0.001", "train.betas=0.5,0.9", "resume.allow=train.lr_d,train.betas", "train.steps=3"], host)
+    start([f"resume={run}", "train.lr_d=0.001", "train.betas=[0.5,0.9]", "resume.allow=[train.lr_d,train.betas]", "train.steps=3"], host)
     assert json.loads((run / "config.json").read_text())["config"]["train"]["lr_d"] == 0.001
     _, state, header = checkpoint.load(checkpoint.list_checkpoints(run / "checkpoints")[-1])
     assert state["step"] == 3 and header["config"]["train"]["lr_d"] == 0.001
@@ -70,7 +70,7 @@ def test_only_the_listed_keys_are_allowed(host, run):
     "argv,fragment",
     [
         (["resume.allow=train.lr_dd"], "Did you mean 'train.lr_d'"),
-        (["resume.allow=trian.steps,train.lr_d"], "Did you mean 'train.steps'"),
+        (["resume.allow=[trian.steps,train.lr_d]"], "Did you mean 'train.steps'"),
         (["resume.allow=out"], "not a key of this run's configuration"),
     ],
 )

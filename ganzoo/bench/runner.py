@@ -15,7 +15,7 @@ from ganzoo.bench.timing import machine
 from ganzoo.bench.versus import versus
 from ganzoo.errors import ConfigError
 from ganzoo.registry.config import check_combination, resolve
-from ganzoo.registry.overrides import parse_overrides, split_values
+from ganzoo.registry.overrides import axes, parse_overrides
 from ganzoo.registry.host import PluginHost
 from ganzoo.training.batches import pick_device
 from ganzoo.version import __version__
@@ -28,18 +28,16 @@ def expand(overrides: list[str], matrix: list[str]) -> list[tuple[str, list[str]
 
     The label names the matrix values (``base`` without a matrix); ``--compare`` matches results by it.
     """
-    axes: list[tuple[str, list[str]]] = []
-    for item in matrix:
-        key, sep, values = item.partition("=")
-        choices = split_values(values)
-        if not sep or not key.strip() or not choices:
-            raise ConfigError(f"Cannot read the matrix axis '{item}': axes have the form key=a,b,c, for example critic=layernorm_cond,dcgan or train.precision=fp32,bf16.")
-        axes.append((key.strip(), choices))
-    if not axes:
+    found = axes(matrix)
+    for item, (key, choices) in zip(matrix, found):
+        if not choices:
+            raise ConfigError(f"The matrix axis '{item}' names no value: an axis is key=a,b,c (alternatives), for example "
+                              "critic=layernorm_cond,dcgan or train.precision=fp32,bf16.")
+    if not found:
         return [("base", list(overrides))]
     combos = []
-    for values in itertools.product(*(choices for _, choices in axes)):
-        picked = [f"{key}={value}" for (key, _), value in zip(axes, values)]
+    for values in itertools.product(*(choices for _, choices in found)):
+        picked = [f"{key}={value}" for (key, _), value in zip(found, values)]
         combos.append((" ".join(picked), [*overrides, *picked]))
     return combos
 

@@ -111,7 +111,7 @@ def generator_overpowers(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
             return (f"{fast}={_v(max(lr_d, lr_g))} is {max(lr_d / lr_g, lr_g / lr_d):.0f}x {slow}={_v(min(lr_d, lr_g))}: each update of "
                     "the faster network overshoots what the other has just learned.", f"{fast}={_v(min(lr_d, lr_g))}")
         if betas[0] >= 0.9:
-            return (f"Adam's momentum train.betas={_v(betas[0])},{_v(betas[1])} carries each network past the other's moves.", "train.betas=0.5,0.999")
+            return (f"Adam's momentum train.betas=[{_v(betas[0])},{_v(betas[1])}] carries each network past the other's moves.", "train.betas=[0.5,0.999]")
         return f"the updates (train.lr_d={_v(lr_d)}, train.lr_g={_v(lr_g)}) are too large to settle.", f"train.lr_d={_v(lr_d / 2)} train.lr_g={_v(lr_g / 2)}"
     ratio = _ratio(ev)
     if lr_g >= 4 * lr_d:

@@ -7,13 +7,13 @@ Keys:
   option picks (its normaliser or encoder);
 - ``train.steps=…`` and the other :class:`TrainConfig` fields set the training loop;
 - ``seed=``, ``out=`` (the run directory), ``preset=`` (from ``registry.toml``), ``resume=RUN_DIR``;
-- ``resume.allow=a,b`` names the keys a resumed run may change (the resume policy: :mod:`ganzoo.registry.resume`).
+- ``resume.allow=[a,b]`` (or one key) names the keys a resumed run may change (the resume policy: :mod:`ganzoo.registry.resume`).
 
 :func:`resolve` does three jobs, each its own function: :func:`merge_preset` (the preset, then the
 user's values), :func:`ganzoo.registry.keys.route` (each key to its place, by the ``ROUTES`` table)
 and the validation of the values (pydantic for options, :func:`_scalars` for seed, out and resume).
 
-The text of ``key=value`` and of lists (``train.betas=0.5,0.999``) is read by
+The text of ``key=value`` and of lists (``train.betas=[0.5,0.999]``) is read by
 :mod:`ganzoo.registry.overrides`; this module validates the values.
 """
 
@@ -31,7 +31,7 @@ from ganzoo.registry import compat
 from ganzoo.registry.catalogue import DEFAULT_PRESET, base_preset, preset_values
 from ganzoo.registry.host import PluginHost
 from ganzoo.registry.keys import SCALARS, SLOTS, route  # noqa: F401 (SCALARS and SLOTS: the keys a run has)
-from ganzoo.registry.overrides import parse_overrides, parse_value, split_values  # noqa: F401 (the override syntax)
+from ganzoo.registry.overrides import parse_overrides, parse_value  # noqa: F401 (the override syntax)
 
 
 
@@ -65,7 +65,7 @@ class TrainConfig(Config):
     @classmethod
     def _betas_in_range(cls, v: tuple[float, float]) -> tuple[float, float]:
         if not all(0.0 <= b < 1.0 for b in v):
-            raise ValueError("each beta must be in [0, 1), e.g. train.betas=0.5,0.999")
+            raise ValueError("each beta must be in [0, 1), e.g. train.betas=[0.5,0.999]")
         return v
 
 

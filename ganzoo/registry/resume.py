@@ -3,7 +3,7 @@ stored configurations (``config.json``'s, a checkpoint header's, the one asked f
 
 ``ganzoo run resume=RUN_DIR`` takes every value from the run's stored configuration; the user's
 overrides may change only :data:`RESUME_MAY_CHANGE` (how long, how visibly or how fast it runs, not
-its maths), unless ``resume.allow=KEY,KEY`` names further keys on purpose. :func:`resume_config`
+its maths), unless ``resume.allow=[KEY,KEY]`` names further keys on purpose. :func:`resume_config`
 applies the policy once, for the run folder's record, and :func:`check_checkpoint` for the
 checkpoint it loads. ``ganzoo sweep`` and ``ganzoo tune`` compare run folders with the same
 :func:`diff_configs`.
@@ -17,12 +17,13 @@ from typing import Any
 from ganzoo.errors import CheckpointError, ConfigError, did_you_mean
 from ganzoo.registry.config import RunConfig, flatten, resolve
 from ganzoo.registry.host import PluginHost
+from ganzoo.registry.overrides import as_override
 
 # Keys that may differ when a run is resumed: they change how long, how visibly or how fast it runs,
 # not its maths (the speed settings change float rounding at most, as a different device does).
 RESUME_MAY_CHANGE = {"train.steps", "train.max_minutes", "train.progress", "train.sample_every", "train.checkpoint_every", "train.device", "train.tensorboard", "train.diag_every",
                      "train.channels_last", "train.subpixel", "train.fused", "train.compile"}
-# ``resume.allow=train.lr_d,train.steps`` names further keys the user means to change on resume.
+# ``resume.allow=[train.lr_d,train.steps]`` (or one key) names further keys the user means to change on resume.
 ALLOW_KEY = "resume.allow"
 
 
@@ -39,7 +40,7 @@ def resume_config(run_dir: Path, stored: dict[str, Any], changes: dict[str, Any]
         raise ConfigError(
             f"Cannot resume {run_dir} with a different configuration: {describe_diff(refused)}. Without notice only "
             f"{', '.join(sorted(RESUME_MAY_CHANGE))} may change. To change the others on purpose, add "
-            f"{ALLOW_KEY}={','.join(sorted(refused))}; or start a new run with out=NEW_DIR."
+            f"{as_override(ALLOW_KEY, sorted(refused))}; or start a new run with out=NEW_DIR."
         )
     return cfg, allowed
 
@@ -52,13 +53,13 @@ def check_checkpoint(weights: Path, config_file: Path, written: dict[str, Any], 
     if foreign:
         raise CheckpointError(
             f"Checkpoint {weights} was written by another configuration than {config_file}: "
-            f"{describe_diff(foreign)}. Move it out of the run directory, or add {ALLOW_KEY}={','.join(sorted(foreign))} "
+            f"{describe_diff(foreign)}. Move it out of the run directory, or add {as_override(ALLOW_KEY, sorted(foreign))} "
             "if the change is intended."
         )
 
 
 def parse_allow(value: Any, stored: dict[str, Any]) -> set[str]:
-    """The keys named by ``resume.allow=a,b``, each checked against the run's configuration."""
+    """The keys named by ``resume.allow=[a,b]`` (or one key), each checked against the run's configuration."""
     if value is None:
         return set()
     keys = [str(k).strip() for k in (value if isinstance(value, list) else [value])]

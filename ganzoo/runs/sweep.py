@@ -1,8 +1,9 @@
 """``ganzoo sweep``: every combination of the listed values, one after another, same budget and seed.
 
 ``ganzoo sweep critic.norm=batch,layer constraint=gp,clip train.steps=200`` runs four runs under
-``sweeps/<time>/`` (or ``out=DIR``). A key with one value is shared by all runs. A list value that
-is itself a list (``train.betas``) is written in brackets: ``train.betas=[0,0.9],[0.5,0.99]``.
+``sweeps/<time>/`` (or ``out=DIR``). A key with one value is shared by all runs. A bare comma
+separates alternatives and a list is written in brackets (:mod:`ganzoo.registry.overrides`), so
+``train.betas=[0,0.9],[0.5,0.99]`` sweeps two lists and ``train.betas=[0.5,0.999]`` is one value.
 Interrupting a sweep keeps finished runs; running the same command with ``out=DIR`` again resumes
 unfinished runs from their checkpoints and skips finished ones, but only when each run folder holds
 the settings asked for: a rerun with changed settings is refused with the differences, before
@@ -21,7 +22,7 @@ from typing import Any, Callable, Iterator
 
 from ganzoo.errors import ConfigError, GanzooError, Interrupted, StorageError, os_reason
 from ganzoo.registry.config import flatten, resolve
-from ganzoo.registry.overrides import refuse_repeats, split_values
+from ganzoo.registry.overrides import axes, refuse_repeats
 from ganzoo.registry.resume import RESUME_MAY_CHANGE, describe_diff, diff_configs
 from ganzoo.storage import checkpoint
 from ganzoo.storage.folder import Busy, lock, read_config, read_eval
@@ -31,17 +32,13 @@ def plan(items: list[str]) -> tuple[list[tuple[str, list[str]]], list[str], str 
     """(swept keys with their values, shared overrides, out dir)."""
     refuse_repeats(items)
     swept, shared, out = [], [], None
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"Cannot read '{item}': sweep arguments have the form key=a,b,c or key=value.")
-        key = key.strip()
+    for item, (key, values) in zip(items, axes(items)):
+        value = item.partition("=")[2]
         if key == "out":
             out = str(Path(value).expanduser()) if value.strip() else value
             continue
         if key in ("resume",):
             raise ConfigError("resume= is not a sweep key; rerun the sweep with the same out=DIR to resume it.")
-        values = split_values(value)
         if len(values) > 1:
             swept.append((key, values))
         else:

@@ -3,7 +3,7 @@
     --space 'train.lr_d=log:1e-5..1e-3'          a float, sampled on a log scale
     --space 'constraint.weight=float:1..20'      a float, uniformly
     --space 'train.n_critic=int:1..5'            an integer
-    --space 'critic.norm=choice:batch,layer'     one of the listed values ([a,b] keeps commas inside)
+    --space 'critic.norm=choice:batch,layer'     one of the listed alternatives (a list in brackets: train.betas=choice:[0,0.9],[0.5,0.99])
 
 Any key ``ganzoo run`` accepts may be searched, component names included. An option that exists
 only for some components (``critic.stem`` exists for ``critic=dcgan`` only) is sampled only in
@@ -21,7 +21,7 @@ from ganzoo.errors import ConfigError, did_you_mean
 from ganzoo.evaluation.metrics import QUALITY
 from ganzoo.registry.config import SLOTS, merge_preset, resolve
 from ganzoo.registry.host import PluginHost
-from ganzoo.registry.overrides import parse_overrides, split_values
+from ganzoo.registry.overrides import alternatives, parse_overrides
 
 KINDS = ("log", "float", "int", "choice")
 # What an objective may name: every figure `ganzoo eval` writes (QUALITY, with its aliases), and speed.
@@ -78,7 +78,7 @@ def parse_space(specs: list[str]) -> list[Param]:
         if any(p.key == key for p in out):
             raise ConfigError(f"--space names {key} twice; give each key one range.")
         if kind == "choice":
-            choices = tuple(split_values(rng))
+            choices = tuple(alternatives(rng))
             if len(choices) < 2:
                 raise ConfigError(f"--space {spec!r}: choice needs at least two values, e.g. {key}=choice:a,b.")
             out.append(Param(key, kind, choices=choices))
