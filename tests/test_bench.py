@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganzoo.bench import report
-from ganzoo.bench.measure import Setup
+from ganzoo.bench.measure import Settings, Setup
 from ganzoo.bench.runner import expand
 from ganzoo.bench.timing import Stats, alternate
 from ganzoo.cli import main
@@ -157,3 +157,17 @@ def test_alternate_times_each_function_once_per_round():
     assert calls == ["a", "b"] * 4 and len(stats["a"].times) == 3
     s = Stats((1.0, 2.0, 3.0, 4.0, 100.0))
     assert s.median == 3.0 and s.iqr == pytest.approx(2.0) and s.spread == pytest.approx(2.0 / 3.0)
+
+
+def test_each_mode_is_its_own_function_and_refuses_what_it_cannot_do(host, capsys):
+    """throughput, vs_reference and to_quality share the expansion and the JSON writer; the command picks one."""
+    from ganzoo.bench.runner import Output, throughput, to_quality
+
+    with pytest.raises(ConfigError, match="--rounds must be at least 1"):
+        throughput(TINY, host, settings=Settings(rounds=0))
+    with pytest.raises(ConfigError, match=r"--eval-every >= 1 and --budget-minutes > 0 \(got 0 and 10\)"):
+        to_quality(TINY, host, "class_acc=0.9", eval_every=0)
+    with pytest.raises(ConfigError, match="--fail-slower PCT needs --compare FILE"):
+        throughput(TINY, host, output=Output(fail_slower=5.0))
+    assert main(["bench", *TINY, "--to-quality", "class_acc=0.9", "--vs-reference"]) == 2
+    assert "give one of them" in capsys.readouterr().err

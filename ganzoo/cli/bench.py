@@ -8,9 +8,9 @@ from pathlib import Path
 from ganzoo.bench import report
 from ganzoo.bench.measure import Settings
 from ganzoo.bench.procs import compare as compare_procs
-from ganzoo.bench.runner import bench
+from ganzoo.bench.runner import Output, throughput, to_quality, vs_reference
 from ganzoo.cli.console import say, show_table
-from ganzoo.errors import GanzooError
+from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.registry.config import resolve
 from ganzoo.registry.host import default_host
 
@@ -42,12 +42,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     refuse_repeats(args.overrides)
     if args.procs:
         return _bench_procs(args)
-    data, comparison = bench(
-        args.overrides, default_host(), matrix=args.matrix, settings=Settings(warmup=args.warmup, rounds=args.rounds),
-        vs_reference=args.vs_reference, json_out=Path(args.json) if args.json else None,
-        compare_with=Path(args.compare) if args.compare else None, fail_slower=args.fail_slower, peak_size=args.peak_size,
-        log=lambda line: say(line), to_quality=args.to_quality, eval_every=args.eval_every, budget_minutes=args.budget_minutes,
-    )
+    if args.to_quality and args.vs_reference:
+        raise ConfigError("--to-quality trains each configuration and --vs-reference times the seed notes' loop: give one of them (or neither, for throughput).")
+    host, settings = default_host(), Settings(warmup=args.warmup, rounds=args.rounds)
+    common = dict(matrix=args.matrix, settings=settings, log=lambda line: say(line),
+                  output=Output(Path(args.json) if args.json else None, Path(args.compare) if args.compare else None, args.fail_slower))
+    if args.to_quality:
+        data, comparison = to_quality(args.overrides, host, args.to_quality, eval_every=args.eval_every, budget_minutes=args.budget_minutes, **common)
+    elif args.vs_reference:
+        data, comparison = vs_reference(args.overrides, host, **common)
+    else:
+        data, comparison = throughput(args.overrides, host, peak_size=args.peak_size, **common)
     grid = report.table(data, comparison)
     show_table(grid.title, grid.columns, grid.rows, caption=grid.caption)
     for r in data["results"]:
