@@ -9,6 +9,7 @@ larger size: GANZOO_SLOW=full runs them as they are.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -21,7 +22,7 @@ from ganzoo.cli import main
 from ganzoo.components import Constraint, Loss
 from ganzoo.diagnosis.doctor import examine
 from ganzoo.diagnosis.monitor import Monitor
-from ganzoo.diagnosis.findings import KEYS
+from ganzoo.diagnosis.findings import FINDINGS, KEYS
 from ganzoo.registry.config import flatten, resolve
 from ganzoo.registry.host import PluginHost
 from ganzoo.registry.overrides import parse_overrides
@@ -125,6 +126,10 @@ def test_a_provoked_failure_is_named_with_evidence_cause_and_a_valid_change(runs
     assert finding in named, (run, [(f.key, f.evidence) for f in report.findings])
     f = named[finding]
     assert any(ch.isdigit() for ch in f.evidence) and f.cause and "=" in f.change
+    # the evidence is named numbers, and the sentence is made from them alone
+    assert f.numbers and all(v is None or isinstance(v, (int, float)) or (isinstance(v, list) and all(isinstance(x, int) for x in v))
+                             for v in f.numbers.values()), f.numbers
+    assert next(c for c in FINDINGS if c.key == finding).render(f.numbers) == f.evidence
     assert "healthy" not in named
     # the change to try is a valid override of this run's configuration (unknown keys or refused
     # combinations would raise here); as on the command line, a newly picked part drops the old one's options
@@ -265,6 +270,8 @@ def test_doctor_command_text_json_and_errors(runs, capsys, tmp_path):
     data = json.loads(capsys.readouterr().out)
     assert data["findings"][0]["key"] == "no_signal" and data["findings"][0]["change"] == "constraint=gp"
     assert set(data["findings"][0]) == {"key", "title", "since", "evidence", "cause", "change", "numbers"}
+    numbers = data["findings"][0]["numbers"]  # what the sentence says, for a program
+    assert numbers["since"] == data["findings"][0]["since"] and f"at most {numbers['score_spread']:.3g} within a batch" in data["findings"][0]["evidence"]
     assert main(["doctor", str(run_dir)]) == 0
     out = capsys.readouterr().out
     assert "the critic gives no signal since step" in out and "try: constraint=gp" in out
@@ -302,6 +309,29 @@ def test_a_suggested_list_is_written_in_brackets_and_resolves(host):
     from ganzoo.diagnosis.evidence import RunEvidence, Seen
 
     stored = resolve([*TINY, "train.betas=[0.9,0.999]", "train.lr_d=1e-4", "train.lr_g=1e-4"], host).to_dict()
-    cause, change = advice.generator_overpowers(RunEvidence.live(stored, []), Seen(5, "", {}, "oscillate"))
+    cause, change = advice.generator_overpowers(RunEvidence.live(stored, []), Seen(5, {}, "oscillate"))
     assert change == "train.betas=[0.5,0.999]" and "train.betas=[0.9,0.999]" in cause
     assert resolve([*TINY, *change.split()], host).train.betas == (0.5, 0.999)
+
+
+def test_a_detector_returns_numbers_and_the_sentence_is_made_from_them():
+    """critic_overpowers on hand-made step lines: the evidence is a dict of named numbers (what --json
+    carries), and the rendered sentence says exactly those numbers."""
+    from ganzoo.diagnosis import findings, prose
+    from ganzoo.diagnosis.doctor import Report, diagnose
+    from ganzoo.diagnosis.evidence import RunEvidence
+
+    steps = [{"step": s, "loss_d": 0.1, "loss_g": 1.0, "wasserstein": 2.0, "real_score_sd": 0.1, "fake_score_sd": 0.1, "critic_acc": 1.0,
+              "grad_critic": 1.0 if s <= 5 else 0.01, "grad_generator": 0.5} for s in range(1, 41)]
+    seen = findings.critic_overpowers(RunEvidence({}, steps))
+    assert seen.since == 1 and seen.numbers == {"since": 1, "last_step": 40, "right_share": 1.0, "critic_acc": 1.0, "critic_grad_drop": 100.0,
+                                                "critic_grad_early": 1.0, "critic_grad_late": 0.01, "generator_grad_vs_peak": 1.0}
+    text = prose.critic_overpowers(seen.numbers)
+    assert text == ("from step 1 to 40 the critic called at least 99% of real and generated images right on 100% of the diagnosed steps "
+                    "(median 100.0%); its own gradient norm fell 100x (from 1 to 0.01): it has nothing left to learn from the generated images.")
+    assert prose.critic_overpowers({**seen.numbers, "critic_grad_drop": 250.0}).count("fell 250x") == 1  # the words follow the numbers
+    (found,) = [f for f in diagnose(RunEvidence({}, steps)) if f.key == "critic_overpowers"]
+    assert found.evidence == text and found.numbers == seen.numbers
+    (shown,) = [f for f in Report("run", [found], []).to_json()["findings"]]
+    assert shown["numbers"]["critic_grad_drop"] == 100.0 and shown["evidence"] == text
+    assert Report("run", [dataclasses.replace(found, numbers={"x": math.nan})], []).to_json()["findings"][0]["numbers"] == {"x": None}

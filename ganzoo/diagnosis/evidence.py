@@ -139,10 +139,10 @@ def fmt(x: float) -> str:
 
 @dataclass(frozen=True)
 class Seen:
-    """What a check saw: since which step (None: no single onset), the evidence in words (numbers
-    and steps), the same numbers for ``--json``, and which form of the failure it was."""
+    """What a check saw: since which step (None: no single onset), the evidence as named numbers
+    (steps, levels, ratios: what ``--json`` carries and :mod:`ganzoo.diagnosis.prose` says in words),
+    and which form of the failure it was."""
 
     since: int | None
-    text: str
     numbers: dict[str, Any] = field(default_factory=dict)
     form: str = ""
