@@ -201,3 +201,32 @@ def test_an_old_import_path_still_works_and_says_where_it_went(old, new):
         module = importlib.import_module(old)
     assert module is importlib.import_module(new)
     assert any(issubclass(w.category, DeprecationWarning) and new in str(w.message) for w in caught)
+
+
+# Where a quality figure's name may be written outside ganzoo/evaluation/: the doctor's one lookup of
+# the rows it reads, and train.precision (a training option that shares the metric "precision"'s name).
+NAMED_ELSEWHERE = {"ganzoo/diagnosis/evidence.py": {"class_acc", "diversity", "fd_ratio"}, "ganzoo/bench/versus.py": {"precision"}}
+
+
+def test_metric_names_are_spelled_only_in_the_quality_table(tmp_path):
+    """Every other module takes a metric's key, aliases and label from QUALITY (ganzoo/evaluation/metrics.py)."""
+    from ganzoo.evaluation.metrics import QUALITY
+
+    names = {q.key for q in QUALITY} | {a for q in QUALITY for a in q.aliases}
+
+    def spelled(root: Path) -> list[str]:
+        found = []
+        for f in sorted((root / "ganzoo").rglob("*.py")):
+            where = str(f.relative_to(root))
+            if where.startswith("ganzoo/evaluation/"):
+                continue
+            for node in ast.walk(ast.parse(f.read_text())):
+                if isinstance(node, ast.Constant) and node.value in names and node.value not in NAMED_ELSEWHERE.get(where, ()):
+                    found.append(f"{where}:{node.lineno} {node.value!r}")
+        return found
+
+    assert spelled(ROOT) == []
+    shutil.copytree(PACKAGE, tmp_path / "ganzoo")  # the check fails on a module that spells one again
+    with open(tmp_path / "ganzoo" / "runs" / "recorder.py", "a") as f:
+        f.write('\nCOLLAPSED = "diversity"\n')
+    assert [s.split(":")[0] for s in spelled(tmp_path)] == ["ganzoo/runs/recorder.py"]

@@ -23,7 +23,7 @@ from statistics import NormalDist, pstdev
 from typing import Any, Callable
 
 from ganzoo.diagnosis import advice, prose
-from ganzoo.diagnosis.evidence import RunEvidence, Seen, last_part, median, onset, rolling_medians
+from ganzoo.diagnosis.evidence import CLASS_ACC, DIVERSITY, FD_RATIO, RunEvidence, Seen, last_part, median, onset, rolling_medians
 from ganzoo.diagnosis.grids import spreads
 from ganzoo.diagnosis.thresholds import (
     CHANCE_LEVEL, COLLAPSED_GRID, EXPLODING, OSCILLATING, PENALTY_SHARE, POOR_FD, RIGHT, SAME_ROWS, SATURATED, SIGNAL_FLOOR, VANISHED, WARMUP,
@@ -143,14 +143,14 @@ def generator_overpowers(ev: RunEvidence) -> Seen | None:
     if len(w) < 20 or len(windows) < 4:
         return None
     start = steps[(len(windows_all) - len(windows)) * 5]  # the first step of the last third
-    fd = ev.quality("fd_ratio")
+    fd = ev.quality(FD_RATIO.key)
     before = [(s, v) for s, v in fd if s <= start] or fd[:1]
     mean = sum(windows) / len(windows)
     if not before or before[-1][0] == fd[-1][0] or pstdev(windows) < OSCILLATING * abs(mean) or fd[-1][1] < 0.9 * before[-1][1]:
         return None  # steady, or still improving: not "without progress"
     return Seen(start, {"since": start, "last_step": ev.last_step, "w_low": min(windows), "w_high": max(windows), "w_spread": pstdev(windows),
-                        "w_spread_share": pstdev(windows) / max(abs(mean), 1e-30), "fd_ratio_before": before[-1][1],
-                        "fd_ratio_before_step": before[-1][0], "fd_ratio": fd[-1][1], "fd_ratio_step": fd[-1][0]}, "oscillate")
+                        "w_spread_share": pstdev(windows) / max(abs(mean), 1e-30), f"{FD_RATIO.key}_before": before[-1][1],
+                        f"{FD_RATIO.key}_before_step": before[-1][0], FD_RATIO.key: fd[-1][1], f"{FD_RATIO.key}_step": fd[-1][0]}, "oscillate")
 
 
 # -- quality (evaluations and sample grids) --------------------------------------------------------
@@ -162,14 +162,14 @@ def _grid_spreads(ev: RunEvidence) -> list[tuple[int, tuple[float, float]]]:
 def mode_collapse(ev: RunEvidence) -> Seen | None:
     numbers: dict[str, Any] = {}
     starts = []
-    div = ev.quality("diversity")
+    div = ev.quality(DIVERSITY.key)
     if div:
         peak_at, peak = max(div[:-1] or div, key=lambda e: e[1])
         at, last = div[-1]
         if last < COLLAPSE or (len(div) > 1 and last <= 0.5 * peak):
-            numbers.update(diversity=last, diversity_step=at, collapse_below=COLLAPSE)
+            numbers.update({DIVERSITY.key: last, f"{DIVERSITY.key}_step": at, "collapse_below": COLLAPSE})
             if len(div) > 1 and peak > last:
-                numbers.update(diversity_peak=peak, diversity_peak_step=peak_at)
+                numbers.update({f"{DIVERSITY.key}_peak": peak, f"{DIVERSITY.key}_peak_step": peak_at})
                 starts.append(next(s for s, v in div if s > peak_at and v <= max(last, 0.5 * peak)))
             else:
                 starts.append(at)
@@ -189,11 +189,12 @@ def conditioning_ignored(ev: RunEvidence) -> Seen | None:
         return None
     numbers: dict[str, Any] = {}
     starts = []
-    scores = [(s, e) for s, e in ev.evals if all(isinstance(e.get(q), (int, float)) for q in ("class_acc", "diversity", "fd_ratio"))]
+    acc, div, fd = CLASS_ACC.key, DIVERSITY.key, FD_RATIO.key
+    scores = [(s, e) for s, e in ev.evals if all(isinstance(e.get(q), (int, float)) for q in (acc, div, fd))]
     if scores:
         at, e = scores[-1]
-        if e["class_acc"] <= CHANCE_LEVEL / k and e["diversity"] >= 0.8 and e["fd_ratio"] < POOR_FD:
-            numbers.update(class_acc=e["class_acc"], chance=1 / k, diversity=e["diversity"], fd_ratio=e["fd_ratio"], eval_step=at)
+        if e[acc] <= CHANCE_LEVEL / k and e[div] >= 0.8 and e[fd] < POOR_FD:
+            numbers.update({acc: e[acc], "chance": 1 / k, div: e[div], fd: e[fd], "eval_step": at})
             starts.append(at)
     grids = _grid_spreads(ev)
     if grids and k > 1:
@@ -205,7 +206,7 @@ def conditioning_ignored(ev: RunEvidence) -> Seen | None:
 
 
 def too_slow(ev: RunEvidence) -> Seen | None:
-    fd, acc = ev.quality("fd_ratio"), ev.quality("class_acc")
+    fd, acc = ev.quality(FD_RATIO.key), ev.quality(CLASS_ACC.key)
     k = ev.num_classes
     conditional = "none" not in (ev.value("critic.encoder"), ev.value("generator.encoder"))  # else class consistency says nothing of speed
     poor_acc = bool(acc) and k > 1 and conditional and acc[-1][1] < 2 / k
@@ -219,9 +220,9 @@ def too_slow(ev: RunEvidence) -> Seen | None:
         numbers.update(w_from=median([v for _, v in third[: len(third) // 2]]), w_to=median([v for _, v in third[len(third) // 2:]]),
                        last_third_from_step=third[0][0], last_third_to_step=third[-1][0])
     if fd:
-        numbers.update(fd_ratio=fd[-1][1], **({"fd_ratio_first": fd[0][1], "fd_ratio_first_step": fd[0][0]} if len(fd) > 1 else {}))
+        numbers.update({FD_RATIO.key: fd[-1][1], **({f"{FD_RATIO.key}_first": fd[0][1], f"{FD_RATIO.key}_first_step": fd[0][0]} if len(fd) > 1 else {})})
     if acc and k > 1:
-        numbers.update(class_acc=acc[-1][1], chance=1 / k)
+        numbers.update({CLASS_ACC.key: acc[-1][1], "chance": 1 / k})
     return Seen(None, numbers)
 
 

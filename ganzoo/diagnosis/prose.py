@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganzoo.diagnosis.evidence import fmt
+from ganzoo.diagnosis.evidence import CLASS_ACC, DIVERSITY, FD_RATIO, fmt
 from ganzoo.diagnosis.thresholds import RIGHT, SATURATED, VANISHED, WARMUP
 from ganzoo.evaluation.metrics import QUALITY
 
 Numbers = dict[str, Any]
+ACC, DIV, FD = CLASS_ACC.key, DIVERSITY.key, FD_RATIO.key  # the quality figures' names, from QUALITY
 
 
 def numerical(n: Numbers) -> str:
@@ -67,14 +68,14 @@ def generator_overpowers(n: Numbers) -> str:
                 + (f"; it called {n['critic_acc']:.0%} of the images right" if "critic_acc" in n else "") + ").")
     return (f"from step {n['since']} to {n['last_step']} W swung between {fmt(n['w_low'])} and {fmt(n['w_high'])} (medians of 5 steps; "
             f"their spread is {n['w_spread_share']:.0%} of their mean) while the Fréchet distance went from "
-            f"{fmt(n['fd_ratio_before'])}x the floor at step {n['fd_ratio_before_step']} to {fmt(n['fd_ratio'])}x at step {n['fd_ratio_step']}.")
+            f"{fmt(n[f'{FD}_before'])}x the floor at step {n[f'{FD}_before_step']} to {fmt(n[FD])}x at step {n[f'{FD}_step']}.")
 
 
 def mode_collapse(n: Numbers) -> str:
     parts = []
-    if "diversity" in n:
-        parts.append(f"intra-class diversity {fmt(n['diversity'])} at step {n['diversity_step']}"
-                     + (f", down from {fmt(n['diversity_peak'])} at step {n['diversity_peak_step']}" if "diversity_peak" in n else "")
+    if DIV in n:
+        parts.append(f"{DIVERSITY.label} {fmt(n[DIV])} at step {n[f'{DIV}_step']}"
+                     + (f", down from {fmt(n[f'{DIV}_peak'])} at step {n[f'{DIV}_peak_step']}" if f"{DIV}_peak" in n else "")
                      + f" (1 is the real data's; below {n['collapse_below']} is collapse)")
     if "grid_columns" in n:
         parts.append(f"the images within a row of the sample grid (one per noise vector) differ by {fmt(n['grid_columns'])} (mean pixel standard "
@@ -85,9 +86,9 @@ def mode_collapse(n: Numbers) -> str:
 
 def conditioning_ignored(n: Numbers) -> str:
     parts = []
-    if "class_acc" in n:
-        parts.append(f"class consistency {n['class_acc']:.3f} at step {n['eval_step']}, chance being {n['chance']:.3f}, while diversity is "
-                     f"{fmt(n['diversity'])} and the Fréchet distance {fmt(n['fd_ratio'])}x the floor: the images are varied and plausible, "
+    if ACC in n:
+        parts.append(f"{CLASS_ACC.label} {n[ACC]:.3f} at step {n['eval_step']}, chance being {n['chance']:.3f}, while diversity is "
+                     f"{fmt(n[DIV])} and the Fréchet distance {fmt(n[FD])}x the floor: the images are varied and plausible, "
                      "but not of the class asked for")
     if "grid_rows" in n:
         parts.append(f"in the sample grid of step {n['grid_step']} the rows (one per class, same noise) differ by {fmt(n['grid_rows'])} (mean pixel "
@@ -103,9 +104,9 @@ def too_slow(n: Numbers) -> str:
         text += (f"; over the last third (steps {n['last_third_from_step']}-{n['last_third_to_step']}) W went from {fmt(a)} to {fmt(b)}"
                  + (" (flat)" if abs(b - a) <= 0.2 * max(abs(a), abs(b), 1e-12) else ""))
     text += "; at the end " + ", ".join(
-        ([f"the Fréchet distance is {fmt(n['fd_ratio'])}x the floor"
-          + (f" ({fmt(n['fd_ratio_first'])}x at step {n['fd_ratio_first_step']})" if "fd_ratio_first" in n else "")] if "fd_ratio" in n else [])
-        + ([f"class consistency {n['class_acc']:.3f} (chance {n['chance']:.3f})"] if "class_acc" in n else []))
+        ([f"the Fréchet distance is {fmt(n[FD])}x the floor"
+          + (f" ({fmt(n[f'{FD}_first'])}x at step {n[f'{FD}_first_step']})" if f"{FD}_first" in n else "")] if FD in n else [])
+        + ([f"{CLASS_ACC.label} {n[ACC]:.3f} (chance {n['chance']:.3f})"] if ACC in n else []))
     return text + "."
 
 
