@@ -23,7 +23,7 @@ so four 2x2 convolutions of the padded input, one per output phase, give every o
 written interleaved into the output. That is 16 multiply-adds per low-resolution pixel instead of
 36 (4/9 of the work), the same function up to float rounding. The
 technique is the sub-pixel view of upsampling convolutions (Shi et al. 2016, arXiv 1609.05158;
-Odena et al. 2016, "Deconvolution and checkerboard artifacts", Distill). ``tests/test_layers.py``
+Odena et al. 2016, "Deconvolution and checkerboard artifacts", Distill). ``tests/plugin_api/test_layers.py``
 checks outputs and gradients against the plain path.
 """
 

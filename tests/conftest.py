@@ -1,4 +1,7 @@
+"""The fixtures of every test folder. What test modules import is in tests/helpers.py."""
+
 import os
+import subprocess
 
 # The suite's models are tiny: one intra-op thread is faster than two fighting over the cores, and
 # subprocesses (kill/resume, CLI runs) inherit it, so their floats match in-process runs exactly.
@@ -8,29 +11,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from ganzoo.registry.host import PluginHost  # noqa: E402
+from helpers import TINY, mount  # noqa: E402 (tests/helpers.py: what test modules share)
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 pytest_plugins = ["ganzoo.testing"]  # the fixtures a plugin author's test suite gets (ganzoo_host)
-
-# A configuration small enough to train a few steps in well under a second: the seed's parts
-# (LayerNorm critic, ResNet generator, gradient penalty) at toy sizes.
-TINY = [
-    "preset=wgan-gp-paper", "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3",
-    "critic.width=2", "generator.base=32", "generator.z_dim=8",
-    "train.batch_size=8", "train.n_critic=2", "train.progress=false",
-    # fp32 on every machine: the default (auto) is bf16 on CPUs with avx512_bf16 or AMX and fp32 on
-    # others, and the suite compares paths and processes at fp32 tolerances (bf16 has its own tests)
-    "train.precision=fp32",
-]
-
-
-def override(base: list[str], *extra: str) -> list[str]:
-    """``base`` with ``extra`` set: an item of ``extra`` replaces the item of ``base`` with the same key,
-    the rest are added. The command line refuses a key given twice, so tests build their lists here."""
-    keys = {item.partition("=")[0].strip() for item in extra if "=" in item}
-    return [*(item for item in base if item.partition("=")[0].strip() not in keys), *extra]
-
 
 @pytest.fixture(autouse=True)
 def _no_autoload(monkeypatch):
@@ -83,3 +68,13 @@ def mnist5k_cache(tmp_path_factory):
         else:
             os.environ["GANZOO_CACHE"] = env
     return cache
+
+
+@pytest.fixture(scope="module")
+def can_mount(tmp_path_factory):
+    """True where this process may mount (root with CAP_SYS_ADMIN, as in CI's container)."""
+    probe = tmp_path_factory.mktemp("mount-probe")
+    if os.geteuid() != 0 or not mount("-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)):
+        return False
+    subprocess.run(["umount", str(probe)], check=True)
+    return True

@@ -3,7 +3,7 @@
 One function per entry of :data:`ganzoo.diagnosis.findings.FINDINGS`, each ``(evidence, seen) ->
 (cause, change)``. They read the run's flattened configuration (``critic.norm``, ``train.lr_d``,
 ...) and its parameter counts, and name the setting that explains the evidence best; the change
-is a valid override of that configuration (``tests/test_doctor.py`` resolves every one).
+is a valid override of that configuration (``tests/diagnosis/test_doctor.py`` resolves every one).
 """
 
 from __future__ import annotations
