@@ -1,7 +1,11 @@
 """The fixtures of every test folder. What test modules import is in tests/helpers.py."""
 
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 # The suite's models are tiny: one intra-op thread is faster than two fighting over the cores, and
 # subprocesses (kill/resume, CLI runs) inherit it, so their floats match in-process runs exactly.
@@ -48,10 +52,50 @@ def tiny(tmp_path):
     return make
 
 
+# The one big model the suite trains: the mnist5k judge (ganzoo.evaluation.evaluator), on both cores as
+# `ganzoo eval` would. The tests that need it are slow; it is trained in a process of its own from the
+# end of collection on, while the other tests (one thread each) run, and waited for when first needed.
+JUDGE = pytest.StashKey[tuple]()
+TRAIN_JUDGE = ("from ganzoo.evaluation.evaluator import get_evaluator; from ganzoo_plugins.datasets.mnist5k import Mnist5k; "
+               "get_evaluator(Mnist5k(Mnist5k.Config()).load())")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects: "slow" must already be on these tests
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "mnist5k_cache" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_finish(session):
+    """Start training the mnist5k judge now when a selected test will need it."""
+    if session.config.option.collectonly or not any("mnist5k_cache" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    cache = Path(tempfile.mkdtemp(prefix="ganzoo-mnist5k-cache-"))
+    env = {**os.environ, "GANZOO_CACHE": str(cache), "OMP_NUM_THREADS": str(min(2, os.cpu_count() or 1)), "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", TRAIN_JUDGE], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    session.config.stash[JUDGE] = (cache, proc)
+
+
+def pytest_unconfigure(config):
+    cache, proc = config.stash.get(JUDGE, (None, None))
+    if proc is not None:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def mnist5k_cache(tmp_path_factory):
-    """A $GANZOO_CACHE that holds the mnist5k evaluator, trained once per session (on both cores: it
-    is the one big model the suite trains; about 40 s). Tests that score mnist5k point GANZOO_CACHE here."""
+def mnist5k_cache(request, tmp_path_factory):
+    """A $GANZOO_CACHE that holds the mnist5k evaluator, trained once per session (in the background,
+    see above; in this process on both cores if that failed). Tests that score mnist5k point GANZOO_CACHE here."""
+    cache, proc = request.config.stash.get(JUDGE, (None, None))
+    if proc is not None:
+        _, err = proc.communicate()
+        if proc.returncode == 0:
+            return cache
+        print(f"training the mnist5k judge in the background failed (exit {proc.returncode}); training it here:\n{err[-2000:]}")
     from ganzoo.evaluation.evaluator import get_evaluator
     from ganzoo_plugins.datasets.mnist5k import Mnist5k
 

@@ -70,6 +70,7 @@ def test_a_retried_trial_counts_once():
 # -- studies -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("storage", ["sqlite", "journal"])
 def test_two_workers_share_one_study_and_run_each_trial_once(tmp_path, storage):
     study = tmp_path / "study"
@@ -92,6 +93,7 @@ def test_two_workers_share_one_study_and_run_each_trial_once(tmp_path, storage):
     assert "Traceback" not in logs
 
 
+@pytest.mark.slow
 def test_a_killed_worker_does_not_lose_the_study_and_its_trial_is_retried(tmp_path):
     study = tmp_path / "study"
     long = [*TINY, "train.steps=5000", "train.sample_every=0", "train.checkpoint_every=20"]  # runs until the minute is up
@@ -119,6 +121,7 @@ def test_a_killed_worker_does_not_lose_the_study_and_its_trial_is_retried(tmp_pa
     assert used([type("T", (), {"number": r["number"], "user_attrs": {"retry_of": r["retry_of"]} if r["retry_of"] is not None else {}})() for r in rows]) == 2
 
 
+@pytest.mark.slow
 def test_a_refused_combination_is_a_failed_trial_with_its_reason(tmp_path, capsys, monkeypatch):
     class InTurn(optuna.samplers.RandomSampler):
         """Trial k takes choice k (mod the count): both the refused and the valid value are sampled."""
@@ -137,6 +140,7 @@ def test_a_refused_combination_is_a_failed_trial_with_its_reason(tmp_path, capsy
     assert [r["state"] for r in rows if "critic.norm=layer" in " ".join(r["overrides"])] == ["COMPLETE"]
 
 
+@pytest.mark.slow
 def test_pruning_stops_a_trial_with_sigterm_and_saves_its_budget(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(optuna.pruners, "MedianPruner", lambda **kw: optuna.pruners.ThresholdPruner(lower=2.0))  # every value prunes
     study = tmp_path / "study"
@@ -152,6 +156,7 @@ def test_pruning_stops_a_trial_with_sigterm_and_saves_its_budget(tmp_path, monke
     assert results.pruning_saving(study)["saved_s"] > 0
 
 
+@pytest.mark.slow
 def test_rerun_continues_and_a_different_search_is_refused(tmp_path, capsys):
     study = tmp_path / "study"
     args = [*FIXED, "--space", "train.lr_d=log:1e-5..1e-3", *QUICK, "--study", str(study)]

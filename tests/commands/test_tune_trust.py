@@ -58,6 +58,7 @@ def copy_of(study: Path, tmp_path: Path) -> Path:
 # -- 1. a trial folder is reused only by its own trial -----------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_lost_study_db_never_reports_an_old_trial_folder_as_a_new_trial(study, tmp_path, capsys):
     mine = copy_of(study, tmp_path)
     (mine / "study.db").unlink()  # lost: the same command starts the study again
@@ -84,6 +85,7 @@ def _user_sqlite(path: Path) -> None:
     con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["run-folder", "user-files", "user-sqlite-as-study.db", "foreign-study.db-in-a-study", "not-sqlite-study.db-in-a-study"])
 def test_a_folder_ganzoo_did_not_make_as_a_study_is_refused_before_anything_is_written(study, tmp_path, capsys, case):
     target = tmp_path / "target"
@@ -181,6 +183,7 @@ def test_a_server_error_is_named_with_the_url_not_a_traceback():
 # -- 4. a damaged study.db ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["random-bytes", "cut-to-8-KB"])
 @pytest.mark.parametrize("command", ["show", "run"])
 def test_a_damaged_study_db_is_one_paragraph_naming_the_file(study, tmp_path, capsys, damage, command):
@@ -200,6 +203,7 @@ def test_a_damaged_study_db_is_one_paragraph_naming_the_file(study, tmp_path, ca
 # -- 5. --show is read-only ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_show_works_on_a_read_only_study_folder(study, tmp_path, can_mount, capsys):
     mine = copy_of(study, tmp_path)
     before = snapshot(mine)
@@ -240,6 +244,7 @@ def test_fixed_overrides_every_searched_component_refuses_are_refused_up_front(t
     assert not (tmp_path / "study").exists()
 
 
+@pytest.mark.slow
 def test_a_study_whose_every_trial_failed_exits_non_zero(tmp_path, capsys):
     code = main(["tune", *FIXED, *LR, *QUICK, "--trials", "2", "--launcher", "false", "--study", str(tmp_path / "study")])
     out, err = capsys.readouterr()
@@ -250,6 +255,7 @@ def test_a_study_whose_every_trial_failed_exits_non_zero(tmp_path, capsys):
 # -- 9. a trial killed by SIGKILL is retried ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_trial_killed_by_sigkill_is_retried_from_its_checkpoint(tmp_path, capsys):
     mark = tmp_path / "killed-once"
     launcher = tmp_path / "oom.sh"  # the first trial process is killed after step 3 (as the OOM killer would), the retry is not

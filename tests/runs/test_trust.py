@@ -264,8 +264,8 @@ def _lines(path: Path) -> int:
 
 
 def test_sigterm_stops_at_a_step_boundary_writes_a_checkpoint_and_resumes_exactly(tmp_path, one_thread):
-    run, steps = tmp_path / "run", 300
-    args = [*TINY, "train.checkpoint_every=100", "train.sample_every=0", f"train.steps={steps}", f"out={run}"]
+    run, steps = tmp_path / "run", 100  # long enough to be signalled mid-run (after 3 lines), short enough to resume and replay
+    args = [*TINY, "train.checkpoint_every=40", "train.sample_every=0", f"train.steps={steps}", f"out={run}"]
     proc = start_cli(["run", *args])
     deadline = time.monotonic() + 120
     while _lines(run / "metrics.jsonl") < 3 and proc.poll() is None and time.monotonic() < deadline:

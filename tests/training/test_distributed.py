@@ -108,6 +108,7 @@ def two_process_runs(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["gp", "r1", "clip", "dragan", "rpgan", "lsgan", "r2", "r1r2"])
 def test_one_step_on_two_processes_equals_one_process_over_the_global_batch(two_process_runs, host, tmp_path, case):
     torch.set_num_threads(1)
@@ -128,6 +129,7 @@ def _initial_weights(host, overrides, tmp_path):
     return {f"{p}/{k}": v.clone() for p, m in state.modules(trainer) for k, v in m.state_dict().items()}
 
 
+@pytest.mark.slow
 def test_after_several_steps_both_ranks_hold_identical_parameters(two_process_runs, host, tmp_path):
     r0 = load_file(str(two_process_runs / "gp_long-rank0.safetensors"))
     r1 = load_file(str(two_process_runs / "gp_long-rank1.safetensors"))
@@ -137,6 +139,7 @@ def test_after_several_steps_both_ranks_hold_identical_parameters(two_process_ru
     assert_same_training(r0, load_file(str(tmp_path / "single.safetensors")), "gp after 4 steps", critic_steps=8, generator_steps=4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bug", ["grad_sum", "rank1_skips_penalty"])
 def test_the_comparison_catches_a_distributed_bug(two_process_runs, host, tmp_path, bug):
     """Gradients summed instead of averaged (a factor of 2), or one rank that skips the penalty, must
@@ -148,6 +151,7 @@ def test_the_comparison_catches_a_distributed_bug(two_process_runs, host, tmp_pa
         assert_same_training(buggy, load_file(str(tmp_path / "single.safetensors")), bug, critic_steps=2, generator_steps=1)
 
 
+@pytest.mark.slow
 def test_only_rank_zero_writes_the_run_directory(two_process_runs):
     run = two_process_runs / "gp_long"
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -157,6 +161,7 @@ def test_only_rank_zero_writes_the_run_directory(two_process_runs):
     assert state["world_size"] == 2
 
 
+@pytest.mark.slow
 def test_a_killed_rank_ends_the_run_and_it_resumes_on_two_then_one_process(host, tmp_path):
     run = tmp_path / "run"
     args = [ganzoo_script(), "run", *BASE, "train.steps=4", "train.checkpoint_every=1", f"out={run}"]
@@ -185,6 +190,7 @@ def test_a_killed_rank_ends_the_run_and_it_resumes_on_two_then_one_process(host,
     assert_same_training({k: v for k, v in final.items() if k in weights}, weights, "resumed on 1 process", critic_steps=10, generator_steps=5)
 
 
+@pytest.mark.slow
 def test_a_failing_rank_fails_the_whole_run_with_its_error_shown(tmp_path):
     args = [ganzoo_script(), "run", *BASE, "train.steps=4", f"out={tmp_path / 'run'}"]
     fault = {"GANZOO_FAULT": "raise:generator_step:2@rank1", "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1"}
@@ -262,6 +268,7 @@ def test_sync_bn_is_refused_on_cpu_only_where_there_is_batchnorm_to_sync(monkeyp
     assert distributed.sync_batchnorm(without, torch.device("cpu")) is without
 
 
+@pytest.mark.slow
 def test_bench_reports_one_versus_two_processes(tmp_path, capsys):
     from ganzoo.cli import main
 
