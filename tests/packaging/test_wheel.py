@@ -15,6 +15,8 @@ import pytest
 
 from helpers import TINY
 
+pytestmark = pytest.mark.slow  # builds and installs a wheel
+
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 
