@@ -10,7 +10,7 @@ import torch
 
 import ganzoo
 import ganzoo.registry.host as host_module
-from helpers import TINY
+from helpers import TINY, override
 from ganzoo.cli import main
 from ganzoo.errors import PluginError
 from ganzoo.registry.build import build_models, load_data
@@ -102,7 +102,7 @@ def test_a_loss_that_raises_is_named_before_training(broken_host):
 def test_through_the_cli_each_failure_is_one_paragraph_and_exit_2(broken_host, monkeypatch, tmp_path, capsys, extra, fragment):
     monkeypatch.setattr(host_module, "_default", broken_host)
     base = NO_DATA_OPTIONS if "data=broken_data" in extra else TINY
-    code = main(["run", *base, *extra, "train.steps=2", f"out={tmp_path / 'run'}"])
+    code = main(["run", *override(base, *extra), "train.steps=2", f"out={tmp_path / 'run'}"])  # extra replaces the base's data=
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and fragment in err and "Traceback" not in err
 
