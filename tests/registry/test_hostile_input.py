@@ -15,7 +15,7 @@ import os
 
 import pytest
 import torch
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, Phase, event, find, given, settings
 from hypothesis import strategies as st
 
 from helpers import TINY, override
@@ -87,6 +87,23 @@ def test_resolve_gives_a_valid_config_or_a_clean_error(items):
 
 
 TINY_DRY = override(TINY, "data.n=8", "data.num_classes=2", "generator.z_dim=4")
+
+
+def _resolves(items: list[str]) -> bool:
+    try:
+        resolve(items, _HOST)
+        return True
+    except GanzooError:
+        return False
+
+
+def test_the_fuzzers_reach_configurations_that_resolve():
+    """The fuzz tests pass on "a valid config or a clean error", which a resolver that refused every
+    input would pass too: each strategy must also produce inputs (not only the empty list) that resolve."""
+    search = settings(max_examples=2000, database=None, derandomize=True, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    hostile = find(_items(small=False), lambda items: len(items) >= 1 and _resolves(items), settings=search)
+    plausible = find(_items(small=True), lambda items: len(items) >= 3 and _resolves(override(TINY_DRY, *items)), settings=search)
+    assert _resolves(hostile) and _resolves(override(TINY_DRY, *plausible))
 
 
 @CLI_FUZZ

@@ -12,6 +12,8 @@ from ganzoo.registry.host import PluginHost
 
 def test_catalogue_lists_exactly_what_each_module_registers():
     catalogue = load_catalogue()["plugins"]
+    # every kind is catalogued (an empty or partial catalogue would pass the loop below unchecked)
+    assert {k for declared in catalogue.values() for k in declared} == set(KINDS)
     for module_name, declared in catalogue.items():
         host = PluginHost(builtins=False, entry_points=[])
         host.register(importlib.import_module(module_name), name=module_name)
