@@ -31,12 +31,42 @@ _moved.install()  # old import paths (ganzoo.plugins, ganzoo.train, ...) keep wo
 # starts, and answers Ctrl-C, before anything heavy is imported. `ganzoo.Critic` and
 # `from ganzoo import Critic` work as usual.
 _EXPORTS = {
-    "ganzoo.components": ("ComponentRef", "Config", "Constraint", "Critic", "DataSpec", "Dataset", "Encoder", "Generator", "ImageData", "ImageSource", "Loss", "Normaliser", "Parts"),
+    "ganzoo.components": (
+        "ComponentRef",
+        "Config",
+        "Constraint",
+        "Critic",
+        "DataSpec",
+        "Dataset",
+        "Encoder",
+        "Generator",
+        "ImageData",
+        "ImageSource",
+        "Loss",
+        "Normaliser",
+        "Parts",
+    ),
     "ganzoo.data.folder": ("FolderConfig", "SamplingConfig", "load_image_files", "load_image_folder"),
     "ganzoo.errors": ("ConfigError", "DataError", "GanzooError"),
     "ganzoo.hookspecs": ("hookimpl",),
-    "ganzoo.layers": ("LabelledSequential", "UpsampleConv", "assert_shape", "call_with_labels", "has_reparametrised_weights", "is_batch_coupled"),
-    "ganzoo.penalties": ("Penalty", "PenaltyConfig", "batch_std", "input_gradient_norms", "input_gradients", "interpolate", "lazy_scale", "shard_rand"),
+    "ganzoo.layers": (
+        "LabelledSequential",
+        "UpsampleConv",
+        "assert_shape",
+        "call_with_labels",
+        "has_reparametrised_weights",
+        "is_batch_coupled",
+    ),
+    "ganzoo.penalties": (
+        "Penalty",
+        "PenaltyConfig",
+        "batch_std",
+        "input_gradient_norms",
+        "input_gradients",
+        "interpolate",
+        "lazy_scale",
+        "shard_rand",
+    ),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -207,9 +207,7 @@ class Constraint(Component):
         """
         return None
 
-    def penalty(
-        self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, step: int
-    ) -> torch.Tensor | None:
+    def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, step: int) -> torch.Tensor | None:
         return None
 
     def after_critic_step(self, critic: Critic) -> None:

@@ -41,8 +41,12 @@ from ganzoo import ranks
 from ganzoo.errors import ConfigError, did_you_mean
 
 ENV = "GANZOO_FAULT"
-ACTIONS = {"kill": "the process sends itself SIGKILL", "raise": "the process raises an error",
-           "nan": "a quantity becomes NaN", "inf": "a quantity becomes +Inf"}
+ACTIONS = {
+    "kill": "the process sends itself SIGKILL",
+    "raise": "the process raises an error",
+    "nan": "a quantity becomes NaN",
+    "inf": "a quantity becomes +Inf",
+}
 PROCESS_POINTS = ("critic_step", "generator_step", "logged", "checkpoint_write", "checkpoint_swap", "checkpoint_prune")
 VALUE_POINTS = ("loss_d", "penalty", "critic_grad", "loss_g", "generator_grad")
 FORM = "ACTION:POINT:N[:TIMES][@rankR], e.g. kill:critic_step:7, nan:loss_g:3:always or raise:generator_step:3@rank1"
@@ -106,16 +110,22 @@ def parse(spec: str) -> Fault | None:
     body, at_sign, where = text.partition("@")
     parts = body.split(":")
     if len(parts) not in (3, 4) or (at_sign and not where.startswith("rank")):
-        raise ConfigError(f"{ENV}={spec!r} cannot be read: the form is {FORM}. Actions: "
-                          + "; ".join(f"{k} ({v})" for k, v in ACTIONS.items()) + ".")
+        raise ConfigError(
+            f"{ENV}={spec!r} cannot be read: the form is {FORM}. Actions: " + "; ".join(f"{k} ({v})" for k, v in ACTIONS.items()) + "."
+        )
     action, point = parts[0], parts[1]
     if action not in ACTIONS:
-        raise ConfigError(f"{ENV}={spec!r}: {action!r} is not an action.{did_you_mean(action, ACTIONS)} Valid actions: "
-                          + "; ".join(f"{k} ({v})" for k, v in ACTIONS.items()) + f". The form is {FORM}.")
+        raise ConfigError(
+            f"{ENV}={spec!r}: {action!r} is not an action.{did_you_mean(action, ACTIONS)} Valid actions: "
+            + "; ".join(f"{k} ({v})" for k, v in ACTIONS.items())
+            + f". The form is {FORM}."
+        )
     points = PROCESS_POINTS if action in ("kill", "raise") else VALUE_POINTS
     if point not in points:
-        raise ConfigError(f"{ENV}={spec!r}: {point!r} is not a point for {action}.{did_you_mean(point, points)} {action} takes "
-                          f"{', '.join(points)}; kill and raise take {', '.join(PROCESS_POINTS)}; nan and inf take {', '.join(VALUE_POINTS)}.")
+        raise ConfigError(
+            f"{ENV}={spec!r}: {point!r} is not a point for {action}.{did_you_mean(point, points)} {action} takes "
+            f"{', '.join(points)}; kill and raise take {', '.join(PROCESS_POINTS)}; nan and inf take {', '.join(VALUE_POINTS)}."
+        )
     at = _whole(spec, "N", parts[2], 1)
     times = None if len(parts) == 4 and parts[3] == "always" else _whole(spec, "TIMES", parts[3], 1) if len(parts) == 4 else 1
     rank = _whole(spec, "the rank", where.removeprefix("rank"), 0) if at_sign else None
@@ -126,8 +136,10 @@ def active() -> Fault | None:
     """A fresh fault from the environment, or ``None`` (always, outside the reliability tests)."""
     old = [name for name in RETIRED if name in os.environ]
     if old:
-        raise ConfigError(f"{', '.join(old)} {'is' if len(old) == 1 else 'are'} no longer read: one variable names the fault and "
-                          f"its rank, {ENV}={FORM}. Unset {' and '.join(old)}.")
+        raise ConfigError(
+            f"{', '.join(old)} {'is' if len(old) == 1 else 'are'} no longer read: one variable names the fault and "
+            f"its rank, {ENV}={FORM}. Unset {' and '.join(old)}."
+        )
     return parse(os.environ.get(ENV, ""))
 
 

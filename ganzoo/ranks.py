@@ -23,8 +23,12 @@ from ganzoo.errors import ConfigError
 
 ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 # What each of torchrun's whole-number variables means, and its smallest valid value.
-MEANING = {"RANK": ("the rank of this process, from 0 to WORLD_SIZE - 1", 0), "WORLD_SIZE": ("the number of processes, at least 1", 1),
-           "LOCAL_RANK": ("the rank of this process on its machine, from 0", 0), "MASTER_PORT": ("the port of rank 0, from 1 to 65535", 1)}
+MEANING = {
+    "RANK": ("the rank of this process, from 0 to WORLD_SIZE - 1", 0),
+    "WORLD_SIZE": ("the number of processes, at least 1", 1),
+    "LOCAL_RANK": ("the rank of this process on its machine, from 0", 0),
+    "MASTER_PORT": ("the port of rank 0, from 1 to 65535", 1),
+}
 
 
 def env_int(name: str, default: str | None = None) -> int:
@@ -36,9 +40,11 @@ def env_int(name: str, default: str | None = None) -> int:
     except ValueError:
         value = None
     if value is None or value < low or (name == "MASTER_PORT" and value > 65535):
-        raise ConfigError(f"{name}={raw!r} is not usable: {name} is {meaning}, a whole number. It is set by torchrun (or the launcher "
-                          "that started this process); start ganzoo with torchrun, or unset RANK, WORLD_SIZE, MASTER_ADDR and "
-                          "MASTER_PORT to run one process.")
+        raise ConfigError(
+            f"{name}={raw!r} is not usable: {name} is {meaning}, a whole number. It is set by torchrun (or the launcher "
+            "that started this process); start ganzoo with torchrun, or unset RANK, WORLD_SIZE, MASTER_ADDR and "
+            "MASTER_PORT to run one process."
+        )
     return value
 
 

@@ -21,6 +21,7 @@ torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 pytest_plugins = ["ganzoo.testing"]  # the fixtures a plugin author's test suite gets (ganzoo_host)
 
+
 @pytest.fixture(autouse=True)
 def _no_autoload(monkeypatch):
     """Tests never see plugins that happen to be installed on the machine."""
@@ -56,8 +57,10 @@ def tiny(tmp_path):
 # `ganzoo eval` would. The tests that need it are slow; it is trained in a process of its own from the
 # end of collection on, while the other tests (one thread each) run, and waited for when first needed.
 JUDGE = pytest.StashKey[tuple]()
-TRAIN_JUDGE = ("from ganzoo.evaluation.evaluator import get_evaluator; from ganzoo_plugins.datasets.mnist5k import Mnist5k; "
-               "get_evaluator(Mnist5k(Mnist5k.Config()).load())")
+TRAIN_JUDGE = (
+    "from ganzoo.evaluation.evaluator import get_evaluator; from ganzoo_plugins.datasets.mnist5k import Mnist5k; "
+    "get_evaluator(Mnist5k(Mnist5k.Config()).load())"
+)
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects: "slow" must already be on these tests
@@ -72,7 +75,12 @@ def pytest_collection_finish(session):
     if session.config.option.collectonly or not any("mnist5k_cache" in getattr(item, "fixturenames", ()) for item in session.items):
         return
     cache = Path(tempfile.mkdtemp(prefix="ganzoo-mnist5k-cache-"))
-    env = {**os.environ, "GANZOO_CACHE": str(cache), "OMP_NUM_THREADS": str(min(2, os.cpu_count() or 1)), "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env = {
+        **os.environ,
+        "GANZOO_CACHE": str(cache),
+        "OMP_NUM_THREADS": str(min(2, os.cpu_count() or 1)),
+        "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
     proc = subprocess.Popen([sys.executable, "-c", TRAIN_JUDGE], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     session.config.stash[JUDGE] = (cache, proc)
 

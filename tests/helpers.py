@@ -24,9 +24,17 @@ ROOT = Path(__file__).resolve().parents[1]  # the repository
 # A configuration small enough to train a few steps in well under a second: the seed's parts
 # (LayerNorm critic, ResNet generator, gradient penalty) at toy sizes.
 TINY = [
-    "preset=wgan-gp-paper", "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3",
-    "critic.width=2", "generator.base=32", "generator.z_dim=8",
-    "train.batch_size=8", "train.n_critic=2", "train.progress=false",
+    "preset=wgan-gp-paper",
+    "data=synthetic",
+    "data.n=64",
+    "data.size=8",
+    "data.num_classes=3",
+    "critic.width=2",
+    "generator.base=32",
+    "generator.z_dim=8",
+    "train.batch_size=8",
+    "train.n_critic=2",
+    "train.progress=false",
     # fp32 on every machine: the default (auto) is bf16 on CPUs with avx512_bf16 or AMX and fp32 on
     # others, and the suite compares paths and processes at fp32 tolerances (bf16 has its own tests)
     "train.precision=fp32",
@@ -42,7 +50,9 @@ def override(base: list[str], *extra: str) -> list[str]:
 
 # TINY smaller still, for the reliability tests that train many short runs: 32 images of 2 classes,
 # one critic step per generator step, a checkpoint after every step, no sample grids.
-TINY_RUN = override(TINY, "data.n=32", "data.num_classes=2", "generator.z_dim=4", "train.n_critic=1", "train.sample_every=0", "train.checkpoint_every=1")
+TINY_RUN = override(
+    TINY, "data.n=32", "data.num_classes=2", "generator.z_dim=4", "train.n_critic=1", "train.sample_every=0", "train.checkpoint_every=1"
+)
 
 
 def cli_env(fault: str | None = None, env: dict[str, str] | None = None) -> dict[str, str]:
@@ -59,7 +69,9 @@ def cli_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "ganzoo.cli", *args]
 
 
-def run_cli(args: list[str], fault: str | None = None, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    args: list[str], fault: str | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """``ganzoo ARGS`` in a process of its own (``args`` start with the command: ``["run", ...]``), to the end."""
     return subprocess.run(cli_command(args), env=cli_env(fault, env), capture_output=True, text=True, timeout=timeout)
 

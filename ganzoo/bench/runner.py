@@ -52,13 +52,17 @@ class Output:
     def open(self) -> dict[str, Any] | None:
         """Check the options and the files before anything is measured; the saved results to compare with."""
         if self.fail_slower is not None and (self.compare_with is None or self.fail_slower < 0):
-            raise ConfigError("--fail-slower PCT needs --compare FILE and a percentage of at least 0, e.g. --compare base.json --fail-slower 10.")
+            raise ConfigError(
+                "--fail-slower PCT needs --compare FILE and a percentage of at least 0, e.g. --compare base.json --fail-slower 10."
+            )
         saved = report.load(self.compare_with) if self.compare_with is not None else None
         if self.json_out is not None:
             report.check_output(self.json_out)
         return saved
 
-    def finish(self, data: dict[str, Any], results: list[dict[str, Any]], saved: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def finish(
+        self, data: dict[str, Any], results: list[dict[str, Any]], saved: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """The results into ``data``, compared with ``saved`` when there is one, written to ``--json``."""
         data["results"] = results
         comparison = None
@@ -78,8 +82,10 @@ def expand(overrides: list[str], matrix: list[str]) -> list[tuple[str, list[str]
     found = axes(matrix)
     for item, (key, choices) in zip(matrix, found):
         if not choices:
-            raise ConfigError(f"The matrix axis '{item}' names no value: an axis is key=a,b,c (alternatives), for example "
-                              "critic=layernorm_cond,dcgan or train.precision=fp32,bf16.")
+            raise ConfigError(
+                f"The matrix axis '{item}' names no value: an axis is key=a,b,c (alternatives), for example "
+                "critic=layernorm_cond,dcgan or train.precision=fp32,bf16."
+            )
     if not found:
         return [("base", list(overrides))]
     combos = []
@@ -89,7 +95,9 @@ def expand(overrides: list[str], matrix: list[str]) -> list[tuple[str, list[str]
     return combos
 
 
-def combinations(overrides: list[str], matrix: list[str], host: PluginHost, prefix: list[str] = ()) -> list[tuple[str, list[str], RunConfig]]:
+def combinations(
+    overrides: list[str], matrix: list[str], host: PluginHost, prefix: list[str] = ()
+) -> list[tuple[str, list[str], RunConfig]]:
     """``(label, overrides, config)`` of every combination, each validated before anything is timed:
     unknown names and keys stop the bench; combinations that cannot work are measured as refused."""
     combos = []
@@ -105,13 +113,17 @@ def combinations(overrides: list[str], matrix: list[str], host: PluginHost, pref
 def header(mode: str, device: torch.device, settings: Settings, overrides: list[str], matrix: list[str]) -> dict[str, Any]:
     """The part of the results every mode writes first: version, mode, machine and settings."""
     return {
-        "ganzoo": __version__, "mode": mode, "machine": machine(device),
+        "ganzoo": __version__,
+        "mode": mode,
+        "machine": machine(device),
         "settings": {"warmup": settings.warmup, "rounds": settings.rounds, "overrides": list(overrides), "matrix": list(matrix)},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
-def measure_all(combos: list[tuple[str, list[str], RunConfig]], host: PluginHost, one: Callable[[list[str], RunConfig], dict[str, Any]], log: Log) -> list[dict[str, Any]]:
+def measure_all(
+    combos: list[tuple[str, list[str], RunConfig]], host: PluginHost, one: Callable[[list[str], RunConfig], dict[str, Any]], log: Log
+) -> list[dict[str, Any]]:
     """One row per combination: ``one(overrides, config)``'s figures, or the reason it was refused
     (a single combination that is refused stops the bench instead)."""
     results = []
@@ -135,8 +147,16 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"--rounds must be at least 1 and --warmup at least 0 (got {settings.rounds} and {settings.warmup}).")
 
 
-def throughput(overrides: list[str], host: PluginHost, *, matrix: list[str] = (), settings: Settings = Settings(), peak_size: int = 1024,
-               output: Output = Output(), log: Log = _quiet) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def throughput(
+    overrides: list[str],
+    host: PluginHost,
+    *,
+    matrix: list[str] = (),
+    settings: Settings = Settings(),
+    peak_size: int = 1024,
+    output: Output = Output(),
+    log: Log = _quiet,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Throughput, memory and FLOPs of every combination. Returns the results (also written to
     ``--json``) and the comparison with ``--compare`` (None without one)."""
     _check(settings)
@@ -149,8 +169,15 @@ def throughput(overrides: list[str], host: PluginHost, *, matrix: list[str] = ()
     return output.finish(data, results, saved)
 
 
-def vs_reference(overrides: list[str], host: PluginHost, *, matrix: list[str] = (), settings: Settings = Settings(),
-                 output: Output = Output(), log: Log = _quiet) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def vs_reference(
+    overrides: list[str],
+    host: PluginHost,
+    *,
+    matrix: list[str] = (),
+    settings: Settings = Settings(),
+    output: Output = Output(),
+    log: Log = _quiet,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The engine against the seed notes' loop, alternating, for every combination (the ``seed``
     preset unless the overrides name another)."""
     _check(settings)
@@ -162,16 +189,30 @@ def vs_reference(overrides: list[str], host: PluginHost, *, matrix: list[str] = 
     return output.finish(data, results, saved)
 
 
-def to_quality(overrides: list[str], host: PluginHost, target: str, *, matrix: list[str] = (), eval_every: int = 100, budget_minutes: float = 10.0,
-               settings: Settings = Settings(), output: Output = Output(), log: Log = _quiet) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def to_quality(
+    overrides: list[str],
+    host: PluginHost,
+    target: str,
+    *,
+    matrix: list[str] = (),
+    eval_every: int = 100,
+    budget_minutes: float = 10.0,
+    settings: Settings = Settings(),
+    output: Output = Output(),
+    log: Log = _quiet,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The training time each combination needs to first reach ``target`` (``METRIC=VALUE``)."""
     _check(settings)
     key, value = parse_target(target)
     if eval_every < 1 or budget_minutes <= 0:
-        raise ConfigError(f"--to-quality trains each configuration: it needs --eval-every >= 1 and --budget-minutes > 0 (got {eval_every} and {budget_minutes:g}).")
+        raise ConfigError(
+            f"--to-quality trains each configuration: it needs --eval-every >= 1 and --budget-minutes > 0 (got {eval_every} and {budget_minutes:g})."
+        )
     saved = output.open()
     combos = combinations(overrides, matrix, host)
     data = header("to_quality", pick_device(combos[0][2].train.device), settings, overrides, matrix)
     data["settings"].update(to_quality=f"{key}={value:g}", eval_every=eval_every, budget_minutes=budget_minutes)
-    results = measure_all(combos, host, lambda items, cfg: time_to_quality(items, host, key, value, eval_every=eval_every, budget_minutes=budget_minutes), log)
+    results = measure_all(
+        combos, host, lambda items, cfg: time_to_quality(items, host, key, value, eval_every=eval_every, budget_minutes=budget_minutes), log
+    )
     return output.finish(data, results, saved)

@@ -16,23 +16,40 @@ from ganzoo.registry.host import default_host
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    bn = sub.add_parser("bench", help="measure throughput, memory and FLOPs (key=value overrides, --matrix key=a,b)",
-                        description="Measure training throughput, critic steps with and without the constraint, generator images/s, "
-                        "peak memory, parameters, FLOPs and achieved GFLOP/s. Examples: ganzoo bench --matrix critic.norm=layer,none "
-                        "constraint=gp,clip; ganzoo bench --vs-reference (the seed preset, engine against the seed notes' loop).")
+    bn = sub.add_parser(
+        "bench",
+        help="measure throughput, memory and FLOPs (key=value overrides, --matrix key=a,b)",
+        description="Measure training throughput, critic steps with and without the constraint, generator images/s, "
+        "peak memory, parameters, FLOPs and achieved GFLOP/s. Examples: ganzoo bench --matrix critic.norm=layer,none "
+        "constraint=gp,clip; ganzoo bench --vs-reference (the seed preset, engine against the seed notes' loop).",
+    )
     bn.add_argument("overrides", nargs="*", metavar="key=value")
     bn.add_argument("--matrix", nargs="+", action="extend", default=[], metavar="key=a,b", help="measure every combination of these values")
     bn.add_argument("--json", metavar="FILE", help="write the results as JSON")
     bn.add_argument("--compare", metavar="FILE", help="show throughput ratios against a saved --json file")
     bn.add_argument("--fail-slower", type=float, metavar="PCT", help="with --compare: exit 1 if any throughput is more than PCT%% slower")
-    bn.add_argument("--vs-reference", action="store_true", help="time the seed preset through the engine and the seed notes' loop, alternating")
+    bn.add_argument(
+        "--vs-reference", action="store_true", help="time the seed preset through the engine and the seed notes' loop, alternating"
+    )
     bn.add_argument("--rounds", type=int, default=5, help="timed rounds per measurement (default 5)")
     bn.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     bn.add_argument("--peak-size", type=int, default=1024, metavar="N", help="matrix size of the matmul peak measurement (default 1024)")
     bn.add_argument("--procs", metavar="N,M", help="instead: data-parallel throughput under torchrun for each process count, e.g. 1,2")
-    bn.add_argument("--to-quality", metavar="METRIC=VALUE", help="instead: the training time each configuration needs to first reach a quality figure, e.g. class_acc=0.9")
-    bn.add_argument("--eval-every", type=int, default=100, metavar="K", help="with --to-quality: score every K generator steps (default 100)")
-    bn.add_argument("--budget-minutes", type=float, default=10.0, metavar="M", help="with --to-quality: stop each configuration after M minutes of training (default 10)")
+    bn.add_argument(
+        "--to-quality",
+        metavar="METRIC=VALUE",
+        help="instead: the training time each configuration needs to first reach a quality figure, e.g. class_acc=0.9",
+    )
+    bn.add_argument(
+        "--eval-every", type=int, default=100, metavar="K", help="with --to-quality: score every K generator steps (default 100)"
+    )
+    bn.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=10.0,
+        metavar="M",
+        help="with --to-quality: stop each configuration after M minutes of training (default 10)",
+    )
     bn.set_defaults(func=cmd_bench)
 
 
@@ -43,12 +60,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.procs:
         return _bench_procs(args)
     if args.to_quality and args.vs_reference:
-        raise ConfigError("--to-quality trains each configuration and --vs-reference times the seed notes' loop: give one of them (or neither, for throughput).")
+        raise ConfigError(
+            "--to-quality trains each configuration and --vs-reference times the seed notes' loop: give one of them (or neither, for throughput)."
+        )
     host, settings = default_host(), Settings(warmup=args.warmup, rounds=args.rounds)
-    common = dict(matrix=args.matrix, settings=settings, log=lambda line: say(line),
-                  output=Output(Path(args.json) if args.json else None, Path(args.compare) if args.compare else None, args.fail_slower))
+    common = dict(
+        matrix=args.matrix,
+        settings=settings,
+        log=lambda line: say(line),
+        output=Output(Path(args.json) if args.json else None, Path(args.compare) if args.compare else None, args.fail_slower),
+    )
     if args.to_quality:
-        data, comparison = to_quality(args.overrides, host, args.to_quality, eval_every=args.eval_every, budget_minutes=args.budget_minutes, **common)
+        data, comparison = to_quality(
+            args.overrides, host, args.to_quality, eval_every=args.eval_every, budget_minutes=args.budget_minutes, **common
+        )
     elif args.vs_reference:
         data, comparison = vs_reference(args.overrides, host, **common)
     else:
@@ -79,10 +104,12 @@ def _bench_procs(args: argparse.Namespace) -> int:
     if args.json:
         report.check_output(Path(args.json))
     rows = compare_procs(list(args.overrides), procs=procs, steps=max(3, args.rounds + 2), warmup=2)
-    show_table("data-parallel throughput (torchrun; the global batch is the same for every row)",
-               ("processes", "generator steps/s", "real images/s", "speed-up"),
-               [(str(r["procs"]), f"{r['steps_per_s']:.3f}", f"{r['images_per_s']:.0f}", f"x{r['speedup']:.2f}") for r in rows],
-               justify=("right",) * 4)
+    show_table(
+        "data-parallel throughput (torchrun; the global batch is the same for every row)",
+        ("processes", "generator steps/s", "real images/s", "speed-up"),
+        [(str(r["procs"]), f"{r['steps_per_s']:.3f}", f"{r['images_per_s']:.0f}", f"x{r['speedup']:.2f}") for r in rows],
+        justify=("right",) * 4,
+    )
     if args.json:
         report.write(Path(args.json), {"mode": "procs", "overrides": list(args.overrides), "results": rows})
     return 0

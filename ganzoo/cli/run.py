@@ -16,8 +16,11 @@ from ganzoo.training import distributed
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    run = sub.add_parser("run", help="train a GAN (key=value overrides on top of a preset)",
-                         description="Train a GAN. Examples: ganzoo run train.steps=50; ganzoo run preset=seed data=synthetic; ganzoo run resume=RUN_DIR")
+    run = sub.add_parser(
+        "run",
+        help="train a GAN (key=value overrides on top of a preset)",
+        description="Train a GAN. Examples: ganzoo run train.steps=50; ganzoo run preset=seed data=synthetic; ganzoo run resume=RUN_DIR",
+    )
     run.add_argument("overrides", nargs="*", metavar="key=value")
     run.add_argument("--dry-run", action="store_true", help="print the resolved configuration and parameter counts, train nothing")
     run.add_argument("--json", action="store_true", help="with --dry-run: print plain JSON")

@@ -64,7 +64,9 @@ def diagnose(ev: RunEvidence, online: bool = False) -> list[Finding]:
         if key in hidden:
             continue
         cause, change = check.advise(ev, found)
-        out.append(Finding(key, FORM_TITLES.get(found.form, check.title), found.since, check.render(found.numbers), cause, change, found.numbers))
+        out.append(
+            Finding(key, FORM_TITLES.get(found.form, check.title), found.since, check.render(found.numbers), cause, change, found.numbers)
+        )
     if not out and not online:
         check = FINDINGS[-1]
         found = check.detect(ev)
@@ -82,16 +84,22 @@ def notes(ev: RunEvidence) -> list[str]:
     out = []
     if ev.bad_lines:
         shown = ", ".join(map(str, ev.bad_lines[:10])) + (f" and {len(ev.bad_lines) - 10} more" if len(ev.bad_lines) > 10 else "")
-        out.append(f"metrics.jsonl has {len(ev.bad_lines)} line(s) that are not step records (damaged or cut short), left out: "
-                   f"line {shown}. The findings come from the {len(ev.steps)} valid step line(s).")
+        out.append(
+            f"metrics.jsonl has {len(ev.bad_lines)} line(s) that are not step records (damaged or cut short), left out: "
+            f"line {shown}. The findings come from the {len(ev.steps)} valid step line(s)."
+        )
     if not ev.steps:
         out.append("metrics.jsonl has no step lines yet: nothing to diagnose.")
     elif not ev.has("real_score"):
-        out.append("this run logged no critic scores or gradient norms (train.diag_every=0, or a ganzoo before it): only the "
-                   "losses, W, quality scores and sample grids could be read; train.diag_every=1 logs the rest.")
+        out.append(
+            "this run logged no critic scores or gradient norms (train.diag_every=0, or a ganzoo before it): only the "
+            "losses, W, quality scores and sample grids could be read; train.diag_every=1 logs the rest."
+        )
     if not ev.evals:
-        out.append("no quality scores: mode collapse, ignored conditioning and 'too slow' need them; run ganzoo eval RUN "
-                   "(or train with train.eval_every=K).")
+        out.append(
+            "no quality scores: mode collapse, ignored conditioning and 'too slow' need them; run ganzoo eval RUN "
+            "(or train with train.eval_every=K)."
+        )
     return out
 
 

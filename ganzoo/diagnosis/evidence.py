@@ -111,7 +111,7 @@ def median(values: Sequence[float]) -> float:
 def last_part(items: Sequence[Any], share: float = 1 / 3, least: int = 3) -> list[Any]:
     """The last ``share`` of ``items`` (at least ``least`` of them, when there are that many)."""
     n = len(items)
-    return list(items[n - min(n, max(least, math.ceil(n * share))):])
+    return list(items[n - min(n, max(least, math.ceil(n * share))) :])
 
 
 def onset(records: Sequence[dict[str, Any]], holds: Callable[[dict[str, Any]], bool], share: float = 0.9, least: int = 5) -> int | None:
@@ -119,7 +119,7 @@ def onset(records: Sequence[dict[str, Any]], holds: Callable[[dict[str, Any]], b
     of the last third), for at least ``least`` records and a tenth of the run; None when it is not."""
     flags = [bool(holds(r)) for r in records]
     n = len(flags)
-    if n < least or sum(flags[n - len(last_part(flags)):]) < share * len(last_part(flags)):
+    if n < least or sum(flags[n - len(last_part(flags)) :]) < share * len(last_part(flags)):
         return None
     need = max(least, math.ceil(0.1 * n))
     suffix = 0
@@ -133,7 +133,7 @@ def onset(records: Sequence[dict[str, Any]], holds: Callable[[dict[str, Any]], b
 
 def rolling_medians(values: Sequence[float], window: int = 5) -> list[float]:
     """Medians of consecutive windows of ``window`` values (one per window, none overlapping)."""
-    return [median(values[i:i + window]) for i in range(0, len(values) - window + 1, window)] or ([median(values)] if values else [])
+    return [median(values[i : i + window]) for i in range(0, len(values) - window + 1, window)] or ([median(values)] if values else [])
 
 
 def fmt(x: float) -> str:

@@ -26,7 +26,18 @@ from ganzoo.diagnosis import advice, prose
 from ganzoo.diagnosis.evidence import CLASS_ACC, DIVERSITY, FD_RATIO, RunEvidence, Seen, last_part, median, onset, rolling_medians
 from ganzoo.diagnosis.grids import spreads
 from ganzoo.diagnosis.thresholds import (
-    CHANCE_LEVEL, COLLAPSED_GRID, EXPLODING, OSCILLATING, PENALTY_SHARE, POOR_FD, RIGHT, SAME_ROWS, SATURATED, SIGNAL_FLOOR, VANISHED, WARMUP,
+    CHANCE_LEVEL,
+    COLLAPSED_GRID,
+    EXPLODING,
+    OSCILLATING,
+    PENALTY_SHARE,
+    POOR_FD,
+    RIGHT,
+    SAME_ROWS,
+    SATURATED,
+    SIGNAL_FLOOR,
+    VANISHED,
+    WARMUP,
 )
 from ganzoo.evaluation.metrics import COLLAPSE, QUALITY
 
@@ -55,10 +66,18 @@ def numerical(ev: RunEvidence) -> Seen | None:
         steps, values = ev.series(key)
         early = median(values[:5])
         for i in range(9, len(values)):
-            now = median(values[i - 4:i + 1])
+            now = median(values[i - 4 : i + 1])
             if early > 0 and now >= EXPLODING * early:
                 peak = max(values[i:])
-                numbers.update({f"{key}_early": early, f"{key}_now": now, f"{key}_at_step": steps[i], f"{key}_peak": peak, f"{key}_growth": peak / early})
+                numbers.update(
+                    {
+                        f"{key}_early": early,
+                        f"{key}_now": now,
+                        f"{key}_at_step": steps[i],
+                        f"{key}_peak": peak,
+                        f"{key}_growth": peak / early,
+                    }
+                )
                 starts.append(steps[i])
                 break
     return Seen(min(starts), numbers, "retries" if retried else "exploding") if starts else None
@@ -70,9 +89,15 @@ def no_signal(ev: RunEvidence) -> Seen | None:
     if since is None:
         return None
     tail = [r for r in recs if r["step"] >= since]
-    numbers = {"since": since, "last_step": ev.last_step, "diagnosed_steps": len(tail),
-               "score_spread": max(max(r["real_score_sd"], r["fake_score_sd"]) for r in tail), "abs_w": max(abs(r["wasserstein"]) for r in tail),
-               "real_score": median([r["real_score"] for r in tail]), "fake_score": median([r["fake_score"] for r in tail])}
+    numbers = {
+        "since": since,
+        "last_step": ev.last_step,
+        "diagnosed_steps": len(tail),
+        "score_spread": max(max(r["real_score_sd"], r["fake_score_sd"]) for r in tail),
+        "abs_w": max(abs(r["wasserstein"]) for r in tail),
+        "real_score": median([r["real_score"] for r in tail]),
+        "fake_score": median([r["fake_score"] for r in tail]),
+    }
     grads = [r["grad_generator"] for r in tail if "grad_generator" in r]
     if grads:
         numbers["grad_generator"] = median(grads)
@@ -88,9 +113,16 @@ def penalty_dominates(ev: RunEvidence) -> Seen | None:
     if since is None:
         return None
     tail = [r for r in recs if r["step"] >= since]
-    return Seen(since, {"since": since, "penalty_share": median([r["penalty_share"] for r in tail]), "diagnosed_steps": len(tail),
-                        "penalty": median([r["penalty"] for r in tail if "penalty" in r] or [math.nan]),
-                        "w": median([r["wasserstein"] for r in tail])})
+    return Seen(
+        since,
+        {
+            "since": since,
+            "penalty_share": median([r["penalty_share"] for r in tail]),
+            "diagnosed_steps": len(tail),
+            "penalty": median([r["penalty"] for r in tail if "penalty" in r] or [math.nan]),
+            "w": median([r["wasserstein"] for r in tail]),
+        },
+    )
 
 
 def _right(r: dict[str, Any]) -> bool:
@@ -120,7 +152,9 @@ def critic_overpowers(ev: RunEvidence) -> Seen | None:
     else:
         numbers["w"] = median([r["wasserstein"] for r in tail])
         numbers["w_over_spread"] = median([r["wasserstein"] / max(math.hypot(r["real_score_sd"], r["fake_score_sd"]), 1e-30) for r in tail])
-    numbers.update(critic_grad_drop=drop, critic_grad_early=median(gc[:5]), critic_grad_late=median(last_part(gc)), generator_grad_vs_peak=fade)
+    numbers.update(
+        critic_grad_drop=drop, critic_grad_early=median(gc[:5]), critic_grad_late=median(last_part(gc)), generator_grad_vs_peak=fade
+    )
     return Seen(since, numbers)
 
 
@@ -132,8 +166,12 @@ def generator_overpowers(ev: RunEvidence) -> Seen | None:
     if since is not None and late < 2 * min(early, 0.0):  # and it got worse: not a critic that never learned (tiny learning rates)
         tail = [r for r in recs if r["step"] >= since]
         acc = [r["critic_acc"] for r in tail if "critic_acc" in r]
-        numbers = {"since": since, "last_step": ev.last_step, "wrong_share": sum(wrong(r) for r in tail) / len(tail),
-                   "w": median([r["wasserstein"] for r in tail])}
+        numbers = {
+            "since": since,
+            "last_step": ev.last_step,
+            "wrong_share": sum(wrong(r) for r in tail) / len(tail),
+            "w": median([r["wasserstein"] for r in tail]),
+        }
         if acc:
             numbers["critic_acc"] = median(acc)
         return Seen(since, numbers, "overpowers")
@@ -148,9 +186,22 @@ def generator_overpowers(ev: RunEvidence) -> Seen | None:
     mean = sum(windows) / len(windows)
     if not before or before[-1][0] == fd[-1][0] or pstdev(windows) < OSCILLATING * abs(mean) or fd[-1][1] < 0.9 * before[-1][1]:
         return None  # steady, or still improving: not "without progress"
-    return Seen(start, {"since": start, "last_step": ev.last_step, "w_low": min(windows), "w_high": max(windows), "w_spread": pstdev(windows),
-                        "w_spread_share": pstdev(windows) / max(abs(mean), 1e-30), f"{FD_RATIO.key}_before": before[-1][1],
-                        f"{FD_RATIO.key}_before_step": before[-1][0], FD_RATIO.key: fd[-1][1], f"{FD_RATIO.key}_step": fd[-1][0]}, "oscillate")
+    return Seen(
+        start,
+        {
+            "since": start,
+            "last_step": ev.last_step,
+            "w_low": min(windows),
+            "w_high": max(windows),
+            "w_spread": pstdev(windows),
+            "w_spread_share": pstdev(windows) / max(abs(mean), 1e-30),
+            f"{FD_RATIO.key}_before": before[-1][1],
+            f"{FD_RATIO.key}_before_step": before[-1][0],
+            FD_RATIO.key: fd[-1][1],
+            f"{FD_RATIO.key}_step": fd[-1][0],
+        },
+        "oscillate",
+    )
 
 
 # -- quality (evaluations and sample grids) --------------------------------------------------------
@@ -217,10 +268,19 @@ def too_slow(ev: RunEvidence) -> Seen | None:
     numbers: dict[str, Any] = {"steps": ev.last_step, "seconds_per_step": seconds}
     if len(w) >= 6:
         third = last_part(list(zip(steps, w)))
-        numbers.update(w_from=median([v for _, v in third[: len(third) // 2]]), w_to=median([v for _, v in third[len(third) // 2:]]),
-                       last_third_from_step=third[0][0], last_third_to_step=third[-1][0])
+        numbers.update(
+            w_from=median([v for _, v in third[: len(third) // 2]]),
+            w_to=median([v for _, v in third[len(third) // 2 :]]),
+            last_third_from_step=third[0][0],
+            last_third_to_step=third[-1][0],
+        )
     if fd:
-        numbers.update({FD_RATIO.key: fd[-1][1], **({f"{FD_RATIO.key}_first": fd[0][1], f"{FD_RATIO.key}_first_step": fd[0][0]} if len(fd) > 1 else {})})
+        numbers.update(
+            {
+                FD_RATIO.key: fd[-1][1],
+                **({f"{FD_RATIO.key}_first": fd[0][1], f"{FD_RATIO.key}_first_step": fd[0][0]} if len(fd) > 1 else {}),
+            }
+        )
     if acc and k > 1:
         numbers.update({CLASS_ACC.key: acc[-1][1], "chance": 1 / k})
     return Seen(None, numbers)
@@ -244,14 +304,42 @@ def healthy(ev: RunEvidence) -> Seen | None:
 
 FINDINGS: tuple[Check, ...] = (
     Check("numerical", "numerical trouble", numerical, prose.numerical, advice.numerical, online=True),
-    Check("no_signal", "the critic gives no signal", no_signal, prose.no_signal, advice.no_signal, online=True,
-          hides=("penalty_dominates", "critic_overpowers", "generator_overpowers", "mode_collapse", "conditioning_ignored", "too_slow")),
-    Check("penalty_dominates", "the penalty dominates the critic's loss", penalty_dominates, prose.penalty_dominates, advice.penalty_dominates,
-          online=True, hides=("generator_overpowers", "too_slow")),
-    Check("critic_overpowers", "the critic overpowers the generator", critic_overpowers, prose.critic_overpowers, advice.critic_overpowers,
-          online=True, hides=("conditioning_ignored", "too_slow")),
-    Check("generator_overpowers", "the generator overpowers the critic", generator_overpowers, prose.generator_overpowers,
-          advice.generator_overpowers, online=True, hides=("conditioning_ignored", "too_slow")),
+    Check(
+        "no_signal",
+        "the critic gives no signal",
+        no_signal,
+        prose.no_signal,
+        advice.no_signal,
+        online=True,
+        hides=("penalty_dominates", "critic_overpowers", "generator_overpowers", "mode_collapse", "conditioning_ignored", "too_slow"),
+    ),
+    Check(
+        "penalty_dominates",
+        "the penalty dominates the critic's loss",
+        penalty_dominates,
+        prose.penalty_dominates,
+        advice.penalty_dominates,
+        online=True,
+        hides=("generator_overpowers", "too_slow"),
+    ),
+    Check(
+        "critic_overpowers",
+        "the critic overpowers the generator",
+        critic_overpowers,
+        prose.critic_overpowers,
+        advice.critic_overpowers,
+        online=True,
+        hides=("conditioning_ignored", "too_slow"),
+    ),
+    Check(
+        "generator_overpowers",
+        "the generator overpowers the critic",
+        generator_overpowers,
+        prose.generator_overpowers,
+        advice.generator_overpowers,
+        online=True,
+        hides=("conditioning_ignored", "too_slow"),
+    ),
     Check("mode_collapse", "mode collapse", mode_collapse, prose.mode_collapse, advice.mode_collapse, online=True, hides=("too_slow",)),
     Check("too_slow", "too slow to learn in this budget", too_slow, prose.too_slow, advice.too_slow),
     Check("conditioning_ignored", "conditioning ignored", conditioning_ignored, prose.conditioning_ignored, advice.conditioning_ignored),

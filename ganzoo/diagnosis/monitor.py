@@ -47,6 +47,8 @@ class Monitor:
         return self._check()
 
     def _check(self) -> list[str]:
-        found = [f for f in diagnose(RunEvidence.live(self.config, self.head + self.tail, self.evals), online=True) if f.key not in self.warned]
+        found = [
+            f for f in diagnose(RunEvidence.live(self.config, self.head + self.tail, self.evals), online=True) if f.key not in self.warned
+        ]
         self.warned.update(f.key for f in found)
         return [f.line() for f in found]

@@ -34,10 +34,13 @@ from ganzoo.registry.keys import SCALARS, SLOTS, route  # noqa: F401 (SCALARS an
 from ganzoo.registry.overrides import parse_overrides, parse_value  # noqa: F401 (the override syntax)
 
 
-
 class TrainConfig(Config):
     steps: int = Field(1000, ge=1, description="generator steps to train for")
-    max_minutes: float | None = Field(None, gt=0, description="also stop once training has taken this many minutes (across resumes); the last step's samples, scores and checkpoint are written as usual")
+    max_minutes: float | None = Field(
+        None,
+        gt=0,
+        description="also stop once training has taken this many minutes (across resumes); the last step's samples, scores and checkpoint are written as usual",
+    )
     batch_size: int = Field(64, ge=1, description="real images per critic step")
     n_critic: int = Field(5, ge=1, description="critic steps per generator step")
     lr_g: float = Field(1e-4, gt=0, lt=1, description="generator Adam learning rate")
@@ -49,14 +52,39 @@ class TrainConfig(Config):
     eval_n: int = Field(500, ge=10, description="generated images per evaluation during training")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train; auto picks cuda when present")
     progress: bool = Field(True, description="show a progress bar")
-    sync_bn: bool = Field(False, description="under torchrun, BatchNorm statistics over the global batch (SyncBatchNorm, CUDA only); no effect in one process")
-    ema: float = Field(0.0, ge=0.0, lt=1.0, description="decay of an exponential moving average of the generator weights used for samples (0: off; e.g. 0.999)")
-    max_retries: int = Field(3, ge=0, le=1000, description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops")
-    diag_every: int = Field(1, ge=0, description="log the evidence ganzoo doctor reads (critic scores, gradient norms per block, penalty share, ...) into metrics.jsonl every K generator steps (0: never); it changes no weights")
-    tensorboard: bool = Field(False, description="also write TensorBoard event files into the run folder (needs the tensorboard extra: pip install 'ganzoo[tensorboard]')")
+    sync_bn: bool = Field(
+        False, description="under torchrun, BatchNorm statistics over the global batch (SyncBatchNorm, CUDA only); no effect in one process"
+    )
+    ema: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="decay of an exponential moving average of the generator weights used for samples (0: off; e.g. 0.999)",
+    )
+    max_retries: int = Field(
+        3,
+        ge=0,
+        le=1000,
+        description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops",
+    )
+    diag_every: int = Field(
+        1,
+        ge=0,
+        description="log the evidence ganzoo doctor reads (critic scores, gradient norms per block, penalty share, ...) into metrics.jsonl every K generator steps (0: never); it changes no weights",
+    )
+    tensorboard: bool = Field(
+        False,
+        description="also write TensorBoard event files into the run folder (needs the tensorboard extra: pip install 'ganzoo[tensorboard]')",
+    )
     # Speed settings (ganzoo/speed.py, ganzoo/precision.py); `ganzoo bench` measures each of them.
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field("auto", description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only); auto: bf16 where the hardware computes it natively (CUDA with bf16, CPUs with avx512_bf16 or AMX), else fp32")
-    subpixel: bool = Field(True, description="compute the generator's 'nearest x2 upsampling, then 3x3 conv' layers as four 2x2 convs on the small map (same function, 4/9 of the multiply-adds; ganzoo/layers.py)")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto",
+        description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only); auto: bf16 where the hardware computes it natively (CUDA with bf16, CPUs with avx512_bf16 or AMX), else fp32",
+    )
+    subpixel: bool = Field(
+        True,
+        description="compute the generator's 'nearest x2 upsampling, then 3x3 conv' layers as four 2x2 convs on the small map (same function, 4/9 of the multiply-adds; ganzoo/layers.py)",
+    )
     channels_last: bool = Field(True, description="run the generator in channels-last memory format (weights and activations)")
     fused: bool = Field(True, description="one critic pass over real and fake images together, when the critic has no batch-coupled layers")
     compile: bool = Field(False, description="torch.compile the critic and generator (refused when the constraint needs double backward)")
@@ -218,7 +246,9 @@ def _validate_options(cls: type, slot: str, name: str, opts: dict[str, Any], hos
     return cfg
 
 
-def _validate_subparts(cls: type, slot: str, name: str, cfg: Config, nested: dict[str, dict[str, Any]], host: PluginHost) -> dict[str, Config]:
+def _validate_subparts(
+    cls: type, slot: str, name: str, cfg: Config, nested: dict[str, dict[str, Any]], host: PluginHost
+) -> dict[str, Config]:
     """Validate ``slot.FIELD.option`` values against the Config of the component FIELD picks."""
     refs = ref_fields(cls)
     for fname in nested:

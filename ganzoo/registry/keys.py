@@ -25,8 +25,12 @@ class Routed:
 
     keys: set[str]  # every key given (resume.allow needs to know whether resume= is one)
     picks: dict[str, str] = field(default_factory=dict)  # slot -> component name
-    options: dict[str, dict[str, Any]] = field(default_factory=lambda: {slot: {} for slot in [*SLOTS, "train"]})  # slot or train -> option -> value
-    nested: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {slot: {} for slot in SLOTS})  # slot -> field -> option -> value
+    options: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {slot: {} for slot in [*SLOTS, "train"]}
+    )  # slot or train -> option -> value
+    nested: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: {slot: {} for slot in SLOTS}
+    )  # slot -> field -> option -> value
     scalars: dict[str, Any] = field(default_factory=dict)  # seed, out, preset, resume
 
 
@@ -72,7 +76,14 @@ def route(merged: dict[str, Any]) -> Routed:
         parts = key.split(".")
         place = next((place for _, test, place in ROUTES if all(parts) and test(parts)), None)
         if place is None:
-            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "KIND.FIELD.OPTION (e.g. critic.norm.groups)", "train.OPTION", *SCALARS, "resume.allow"]
+            valid = [
+                *SLOTS,
+                *(f"{s}.OPTION" for s in SLOTS),
+                "KIND.FIELD.OPTION (e.g. critic.norm.groups)",
+                "train.OPTION",
+                *SCALARS,
+                "resume.allow",
+            ]
             hint = did_you_mean(parts[0], [*SLOTS, "train", *SCALARS])
             raise ConfigError(f"Unknown key '{key}'.{hint} Valid keys: {', '.join(valid)}.")
         place(routed, parts, value)

@@ -21,13 +21,27 @@ from ganzoo.registry.overrides import as_override
 
 # Keys that may differ when a run is resumed: they change how long, how visibly or how fast it runs,
 # not its maths (the speed settings change float rounding at most, as a different device does).
-RESUME_MAY_CHANGE = {"train.steps", "train.max_minutes", "train.progress", "train.sample_every", "train.checkpoint_every", "train.device", "train.tensorboard", "train.diag_every",
-                     "train.channels_last", "train.subpixel", "train.fused", "train.compile"}
+RESUME_MAY_CHANGE = {
+    "train.steps",
+    "train.max_minutes",
+    "train.progress",
+    "train.sample_every",
+    "train.checkpoint_every",
+    "train.device",
+    "train.tensorboard",
+    "train.diag_every",
+    "train.channels_last",
+    "train.subpixel",
+    "train.fused",
+    "train.compile",
+}
 # ``resume.allow=[train.lr_d,train.steps]`` (or one key) names further keys the user means to change on resume.
 ALLOW_KEY = "resume.allow"
 
 
-def resume_config(run_dir: Path, stored: dict[str, Any], changes: dict[str, Any], allow: Any, host: PluginHost) -> tuple[RunConfig, set[str]]:
+def resume_config(
+    run_dir: Path, stored: dict[str, Any], changes: dict[str, Any], allow: Any, host: PluginHost
+) -> tuple[RunConfig, set[str]]:
     """The configuration ``run_dir`` continues with: its ``stored`` (flattened) configuration with the
     user's ``changes``, validated; and the keys that may differ from what was stored. A change the
     policy does not allow is refused with the differences and the ``resume.allow=`` that accepts them."""

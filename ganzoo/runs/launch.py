@@ -41,8 +41,10 @@ def dry_run(cfg: RunConfig, host: PluginHost) -> dict[str, Any]:
     if cfg.recipe:
         out["recipe"] = cfg.recipe
     if cfg.dropped:  # switching critic= (say) drops the preset's options for the critic it replaced
-        out["dropped_from_preset"] = {"note": f"these options of preset '{cfg.preset}' were for components you replaced, so they do not apply",
-                                      "options": cfg.dropped}
+        out["dropped_from_preset"] = {
+            "note": f"these options of preset '{cfg.preset}' were for components you replaced, so they do not apply",
+            "options": cfg.dropped,
+        }
     return out
 
 
@@ -53,7 +55,9 @@ def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = No
         allow = user.pop(ALLOW_KEY, None)
         return resume(Path(str(user.pop("resume"))).expanduser(), user, host, reporter, allow=allow)
     cfg = resolve(user, host)  # refuses resume.allow= without resume=, as --dry-run does
-    run_dir = Path(cfg.out) if cfg.out else Path("runs") / folder.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
+    run_dir = (
+        Path(cfg.out) if cfg.out else Path("runs") / folder.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
+    )
     cfg.out = str(run_dir)
     writer = ranks.is_writer()
     if writer:

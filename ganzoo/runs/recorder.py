@@ -114,8 +114,14 @@ class RunRecorder:
             self.tb.flush()  # every event a resume from this checkpoint keeps is on disk first
         tensors, values = state.capture(trainer)
         values.pop("step")
-        return checkpoint.save(self.run_dir / "checkpoints", trainer.step, tensors, values, state.header(trainer),
-                               note=lambda text: trainer.note(text, "warning"))
+        return checkpoint.save(
+            self.run_dir / "checkpoints",
+            trainer.step,
+            tensors,
+            values,
+            state.header(trainer),
+            note=lambda text: trainer.note(text, "warning"),
+        )
 
     def save_checkpoint(self, trainer: Trainer) -> Path:
         """The checkpoint of the trainer's current step: the one on disk, or written now."""

@@ -51,7 +51,9 @@ def run_name(combo: dict[str, str]) -> str:
     return re.sub(r"[^A-Za-z0-9_.=,\-]+", "-", name)
 
 
-def sweep(items: list[str], host, *, train: Callable[[list[str]], Path], evaluate: Callable[[Path], Any] | None, log: Callable[[str], None]) -> tuple[Path, list[Path], dict[str, str]]:
+def sweep(
+    items: list[str], host, *, train: Callable[[list[str]], Path], evaluate: Callable[[Path], Any] | None, log: Callable[[str], None]
+) -> tuple[Path, list[Path], dict[str, str]]:
     """Run every combination; returns (sweep dir, finished run dirs, refused combination -> reason).
 
     The whole sweep holds ``DIR/.lock``: a second sweep on the same ``out=`` is refused while the
@@ -71,9 +73,11 @@ def sweep(items: list[str], host, *, train: Callable[[list[str]], Path], evaluat
     with _sweep_lock(root):
         changed = _changed(root, combos, shared, host)
         if changed:
-            raise ConfigError(f"The sweep in {root} was run with other settings than these: {'; '.join(changed)}. A sweep resumes and "
-                              "reports only runs made with the settings asked for, so nothing was run or changed. Rerun it with the "
-                              "settings it was started with, or choose another out=DIR for the new ones.")
+            raise ConfigError(
+                f"The sweep in {root} was run with other settings than these: {'; '.join(changed)}. A sweep resumes and "
+                "reports only runs made with the settings asked for, so nothing was run or changed. Rerun it with the "
+                "settings it was started with, or choose another out=DIR for the new ones."
+            )
         for i, combo in enumerate(combos, 1):
             run_dir = root / run_name(combo)
             overrides = [*shared, *(f"{k}={v}" for k, v in combo.items())]
@@ -105,8 +109,10 @@ def _sweep_lock(root: Path) -> Iterator[None]:
         try:
             stack.enter_context(lock(root))
         except Busy as exc:
-            raise ConfigError(f"The sweep in {root} is already running ({exc.holder}). Wait for it to finish, or choose another "
-                              "out=DIR; two sweeps must never share one folder.") from None
+            raise ConfigError(
+                f"The sweep in {root} is already running ({exc.holder}). Wait for it to finish, or choose another "
+                "out=DIR; two sweeps must never share one folder."
+            ) from None
         yield
 
 

@@ -98,7 +98,9 @@ class Batches:
         if self._reader is not None:
             got, x = next(self._reader)  # (B / ranks,), (B / ranks, C, H, W) as held
             if not torch.equal(got, idx):
-                raise RuntimeError(f"the streamed batch holds images {got.tolist()[:4]}…, not the {idx.tolist()[:4]}… asked for (a ganzoo bug)")
+                raise RuntimeError(
+                    f"the streamed batch holds images {got.tolist()[:4]}…, not the {idx.tolist()[:4]}… asked for (a ganzoo bug)"
+                )
         elif self.host is not None:
             x = self.host.index_select(0, idx)
         else:
@@ -128,8 +130,13 @@ class Batches:
         workers = self.source.workers if self.source.workers is not None else cpu_workers()
         plan = Plan(self.order, self.perm, self.pos, self.rng.get_state(), self.batch_size, ranks.shard)  # now, not when first read
         loader = torch.utils.data.DataLoader(
-            Guarded(_ReadBatch(self.source)), sampler=plan, batch_size=None, num_workers=workers,
-            pin_memory=self.device.type == "cuda", worker_init_fn=worker_init if workers else None, prefetch_factor=4 if workers else None,
+            Guarded(_ReadBatch(self.source)),
+            sampler=plan,
+            batch_size=None,
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            worker_init_fn=worker_init if workers else None,
+            prefetch_factor=4 if workers else None,
             generator=torch.Generator().manual_seed(0),  # its worker seeds: never drawn from the training's global RNG
         )
         return drain(loader)

@@ -34,6 +34,7 @@ from ganzoo import faults, ranks
 
 TIMEOUT_ENV = "GANZOO_DIST_TIMEOUT"  # seconds a collective may wait for a missing rank (default 600)
 
+
 def init(device: torch.device) -> torch.device:
     """Join the process group when launched by torchrun; return this rank's device.
 
@@ -48,7 +49,9 @@ def init(device: torch.device) -> torch.device:
     me, size, local = ranks.env_int("RANK"), ranks.env_int("WORLD_SIZE"), ranks.env_int("LOCAL_RANK", "0")
     port = ranks.env_int("MASTER_PORT")
     if me >= size:
-        raise ConfigError(f"RANK={me} with WORLD_SIZE={size}: the ranks of {size} processes are 0 to {size - 1}. Start ganzoo with torchrun, which sets both.")
+        raise ConfigError(
+            f"RANK={me} with WORLD_SIZE={size}: the ranks of {size} processes are 0 to {size - 1}. Start ganzoo with torchrun, which sets both."
+        )
     if use_cuda:
         if local >= torch.cuda.device_count():
             raise ConfigError(
@@ -63,7 +66,9 @@ def init(device: torch.device) -> torch.device:
         except ValueError:
             seconds = float("nan")
         if not 0 < seconds < float("inf"):
-            raise ConfigError(f"{TIMEOUT_ENV}={raw!r}: give the seconds a collective may wait for a missing rank, a positive number such as 600.")
+            raise ConfigError(
+                f"{TIMEOUT_ENV}={raw!r}: give the seconds a collective may wait for a missing rank, a positive number such as 600."
+            )
         timeout = timedelta(seconds=seconds)
         try:
             dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timeout)
@@ -71,11 +76,15 @@ def init(device: torch.device) -> torch.device:
             at = f"{os.environ.get('MASTER_ADDR')}:{port}"
             why = " ".join(str(exc).split())[:300]
             if "timed out" in why.lower() or "timeout" in why.lower():
-                raise Unreachable(f"Rank {me} of {size} waited {seconds:g} s ({TIMEOUT_ENV}) for the other ranks to join at {at}, and not all "
-                                  f"came ({why}). Start every rank (torchrun --nproc_per_node, and --nnodes on each machine) with the same "
-                                  f"MASTER_ADDR and MASTER_PORT, reachable from every machine; or give them longer with {TIMEOUT_ENV}=SECONDS.") from None
-            raise Unreachable(f"Rank {me} of {size} could not join the other ranks at {at} ({why}). Check MASTER_ADDR and MASTER_PORT "
-                              "(the same on every rank, reachable from this machine, the port free on rank 0's machine).") from None
+                raise Unreachable(
+                    f"Rank {me} of {size} waited {seconds:g} s ({TIMEOUT_ENV}) for the other ranks to join at {at}, and not all "
+                    f"came ({why}). Start every rank (torchrun --nproc_per_node, and --nnodes on each machine) with the same "
+                    f"MASTER_ADDR and MASTER_PORT, reachable from every machine; or give them longer with {TIMEOUT_ENV}=SECONDS."
+                ) from None
+            raise Unreachable(
+                f"Rank {me} of {size} could not join the other ranks at {at} ({why}). Check MASTER_ADDR and MASTER_PORT "
+                "(the same on every rank, reachable from this machine, the port free on rank 0's machine)."
+            ) from None
     return torch.device("cuda", local) if use_cuda else torch.device("cpu")
 
 

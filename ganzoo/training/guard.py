@@ -41,7 +41,9 @@ class NonFiniteError(GanzooError):
 
 
 class NonFiniteGuard:
-    def __init__(self, modules: Iterable[nn.Module], optimizers: Iterable[torch.optim.Optimizer], device: torch.device, fault: Fault | None = None):
+    def __init__(
+        self, modules: Iterable[nn.Module], optimizers: Iterable[torch.optim.Optimizer], device: torch.device, fault: Fault | None = None
+    ):
         self.modules, self.optimizers = list(modules), list(optimizers)
         self.fault = fault  # test-only fault injection (ganzoo.faults); None in real runs
         self.failures = 0  # consecutive failed attempts at the current generator step
@@ -87,7 +89,9 @@ class NonFiniteGuard:
         self.first.zero_()
         self.bad.zero_()
         self.pending.zero_()
-        self._modules_saved = [_copy_into(old, m.state_dict()) for old, m in zip(self._modules_saved or [None] * len(self.modules), self.modules)]
+        self._modules_saved = [
+            _copy_into(old, m.state_dict()) for old, m in zip(self._modules_saved or [None] * len(self.modules), self.modules)
+        ]
         self._optim_saved = [_optim_snapshot(o, old) for o, old in zip(self.optimizers, self._optim_saved or [None] * len(self.optimizers))]
 
     def step_ok(self) -> bool:

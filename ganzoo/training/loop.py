@@ -71,11 +71,21 @@ class Trainer:
         batches = Batches(self.data, t.batch_size, self.device, cfg.seed)
         distributed.check_batch(batches.batch_size)
         self.steps = Steps(
-            critic=self.critic, generator=self.generator, loss=self.models.loss, constraint=self.models.constraint,
-            critic_update=Update("critic", self.critic, opt_d), generator_update=Update("generator", self.generator, opt_g),
-            batches=batches, precision=precision, guard=guard, n_critic=t.n_critic,
-            fused=t.fused and speed.can_fuse(self.critic), ema=self.ema,
-            evidence=diagnostics.Evidence(self.critic, self.generator, self.models.loss, self.models.constraint, t.diag_every, self.device) if t.diag_every else None,
+            critic=self.critic,
+            generator=self.generator,
+            loss=self.models.loss,
+            constraint=self.models.constraint,
+            critic_update=Update("critic", self.critic, opt_d),
+            generator_update=Update("generator", self.generator, opt_g),
+            batches=batches,
+            precision=precision,
+            guard=guard,
+            n_critic=t.n_critic,
+            fused=t.fused and speed.can_fuse(self.critic),
+            ema=self.ema,
+            evidence=diagnostics.Evidence(self.critic, self.generator, self.models.loss, self.models.constraint, t.diag_every, self.device)
+            if t.diag_every
+            else None,
         )
         self.retries = 0  # attempts at the current step undone for a NaN/Inf (recorded on its line)
         self.step = 0  # completed generator steps
@@ -143,7 +153,9 @@ class Trainer:
             return
         saved = f" and saved it ({recorder.save_checkpoint(self)})" if recorder is not None else ""
         where = recorder.run_dir if recorder is not None else "RUN_DIR"
-        err = Interrupted(f"Stopped by {asked} after generator step {self.step} of {self.cfg.train.steps}{saved}. Continue the run with: ganzoo run resume={where}")
+        err = Interrupted(
+            f"Stopped by {asked} after generator step {self.step} of {self.cfg.train.steps}{saved}. Continue the run with: ganzoo run resume={where}"
+        )
         err.exit_code = signals.EXIT_CODES.get(asked, 130)
         raise err
 
@@ -183,7 +195,10 @@ class Trainer:
         culprits = " and ".join(self.guard.culprits())
         t, failures = self.cfg.train, self.guard.failures
         if failures <= t.max_retries:
-            self.note(f"step {self.step + 1}: {culprits} went non-finite; undid the step, retrying on fresh batches ({failures} of {t.max_retries} retries)", "warning")
+            self.note(
+                f"step {self.step + 1}: {culprits} went non-finite; undid the step, retrying on fresh batches ({failures} of {t.max_retries} retries)",
+                "warning",
+            )
             return
         saved = ""
         if self.step > 0 and recorder is not None:

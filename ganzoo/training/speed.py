@@ -81,7 +81,9 @@ def can_fuse(critic: Critic) -> bool:
     return not is_batch_coupled(critic)
 
 
-def critic_scores(critic: Critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, fused: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def critic_scores(
+    critic: Critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, fused: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Scores (N,) of ``real`` and of ``fake`` (both (N, C, H, W), same ``labels``)."""
     if not fused:
         return critic(real, labels), critic(fake, labels)

@@ -56,7 +56,11 @@ class Param:
             return list(self.choices)
         if self.kind == "int":
             return [str(int(self.low)), str(int(self.high))]
-        inner = math.exp(math.log(self.low) + 0.382 * math.log(self.high / self.low)) if self.kind == "log" else self.low + 0.382 * (self.high - self.low)
+        inner = (
+            math.exp(math.log(self.low) + 0.382 * math.log(self.high / self.low))
+            if self.kind == "log"
+            else self.low + 0.382 * (self.high - self.low)
+        )
         return [f"{v:.6g}" for v in (self.low, self.high, inner)]
 
     @property
@@ -74,7 +78,9 @@ def parse_space(specs: list[str]) -> list[Param]:
         key, kind = key.strip(), kind.strip()
         example = "e.g. --space 'train.lr_d=log:1e-5..1e-3' or --space 'critic.norm=choice:batch,layer'"
         if not sep or not key or not colon or kind not in KINDS:
-            raise ConfigError(f"Cannot read --space {spec!r}: the form is KEY=KIND:RANGE with KIND one of {', '.join(KINDS)}.{did_you_mean(kind, KINDS)} ({example}).")
+            raise ConfigError(
+                f"Cannot read --space {spec!r}: the form is KEY=KIND:RANGE with KIND one of {', '.join(KINDS)}.{did_you_mean(kind, KINDS)} ({example})."
+            )
         if any(p.key == key for p in out):
             raise ConfigError(f"--space names {key} twice; give each key one range.")
         if kind == "choice":
@@ -89,7 +95,11 @@ def parse_space(specs: list[str]) -> list[Param]:
         except ValueError:
             low = high = float("nan")
         if not dots or not (math.isfinite(low) and math.isfinite(high)) or low >= high or (kind == "log" and low <= 0):
-            raise ConfigError(f"--space {spec!r}: the range must be LOW..HIGH with finite LOW < HIGH" + (" and LOW > 0 on a log scale" if kind == "log" else "") + f" ({example}).")
+            raise ConfigError(
+                f"--space {spec!r}: the range must be LOW..HIGH with finite LOW < HIGH"
+                + (" and LOW > 0 on a log scale" if kind == "log" else "")
+                + f" ({example})."
+            )
         if kind == "int" and (low != int(low) or high != int(high)):
             raise ConfigError(f"--space {spec!r}: an int range needs whole numbers, e.g. {key}=int:1..5.")
         out.append(Param(key, kind, low, high))
@@ -99,7 +109,9 @@ def parse_space(specs: list[str]) -> list[Param]:
 def parse_objectives(specs: list[str]) -> list[tuple[str, str]]:
     """``["class_consistency:max"]`` -> ``[("class_acc", "maximize")]``."""
     if not specs:
-        raise ConfigError("ganzoo tune needs an --objective, e.g. --objective class_consistency:max (and, for a Pareto front, a second: --objective steps_per_s:max).")
+        raise ConfigError(
+            "ganzoo tune needs an --objective, e.g. --objective class_consistency:max (and, for a Pareto front, a second: --objective steps_per_s:max)."
+        )
     out = []
     for spec in specs:
         name, _, direction = spec.partition(":")
@@ -184,8 +196,10 @@ def _unused(param: Param, chosen: list[dict[str, Any]], host: PluginHost) -> str
     for name in names:
         entry = host.components(SLOTS[head]).get(name)
         options |= {f"{head}.{f}" for f in entry.cls.Config.model_fields} if entry else set()
-    return (f"--space {param.text!r}: no trial would use it: {param.key} is not an option of the {head} a trial can choose "
-            f"({', '.join(names)}).{did_you_mean(param.key, options)} Valid options: {', '.join(sorted(options)) or '(none)'}.")
+    return (
+        f"--space {param.text!r}: no trial would use it: {param.key} is not an option of the {head} a trial can choose "
+        f"({', '.join(names)}).{did_you_mean(param.key, options)} Valid options: {', '.join(sorted(options)) or '(none)'}."
+    )
 
 
 def _choices(fixed: list[str]) -> dict[str, Any]:

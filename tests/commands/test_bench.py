@@ -34,8 +34,13 @@ def test_bench_matrix_prints_a_table_and_writes_json(tmp_path, capsys):
         m = r["metrics"]
         assert len(m["train_images_per_s"]["times_s"]) == 2 and m["train_images_per_s"]["per_s"] > 0
         assert m["train_images_per_s"]["per_s"] == pytest.approx(16 * m["generator_steps_per_s"]["per_s"])
-        assert {"critic_step", "critic_step_unconstrained", "generator_forward_images_per_s", "data_tensor_batches_per_s",
-                "data_dataloader_batches_per_s"} <= set(m)
+        assert {
+            "critic_step",
+            "critic_step_unconstrained",
+            "generator_forward_images_per_s",
+            "data_tensor_batches_per_s",
+            "data_dataloader_batches_per_s",
+        } <= set(m)
         assert r["peak_memory_mb"] > 10 and r["params"]["critic"] > 0 and r["params"]["generator"] > 0
         assert r["flops"]["generator_forward_per_image"] > r["flops"]["critic_forward_per_image"] > 0
         assert 0 < r["peak_fraction"] and r["achieved_gflops"] > 0
@@ -92,7 +97,11 @@ def _result(label, **per_s):
 
 def test_compare_ratios_and_threshold():
     saved = {"results": [_result("a", train_images_per_s=100.0, critic_step=10.0), _result("b", train_images_per_s=50.0)]}
-    new = [_result("a", train_images_per_s=80.0, critic_step=12.0), _result("b", train_images_per_s=49.0), _result("c", train_images_per_s=1.0)]
+    new = [
+        _result("a", train_images_per_s=80.0, critic_step=12.0),
+        _result("b", train_images_per_s=49.0),
+        _result("c", train_images_per_s=1.0),
+    ]
     cmp = report.compare(new, saved, fail_slower=10)
     assert cmp["ratios"]["a"] == {"train_images_per_s": pytest.approx(0.8), "critic_step": pytest.approx(1.2)}
     assert cmp["ratios"]["b"]["train_images_per_s"] == pytest.approx(0.98) and "c" not in cmp["ratios"]

@@ -39,8 +39,14 @@ def test_list_shows_descriptions_and_filters(capsys):
     assert kinds == {"critic", "generator", "normaliser", "encoder", "constraint", "loss", "dataset"}
     assert all(e["description"] and e["reference"] for e in entries)
     names = {(e["kind"], e["name"]) for e in entries}
-    zoo = {"critic": "layernorm_cond dcgan resnet", "generator": "resnet dcgan mlp", "normaliser": "batch layer instance group spectral none",
-           "encoder": "embed_channel onehot_channel projection cbn none", "constraint": "clip gp lp r1 dragan none", "loss": "wasserstein hinge nonsaturating"}
+    zoo = {
+        "critic": "layernorm_cond dcgan resnet",
+        "generator": "resnet dcgan mlp",
+        "normaliser": "batch layer instance group spectral none",
+        "encoder": "embed_channel onehot_channel projection cbn none",
+        "constraint": "clip gp lp r1 dragan none",
+        "loss": "wasserstein hinge nonsaturating",
+    }
     assert {(k, n) for k, ns in zoo.items() for n in ns.split()} <= names
     assert main(["list", "normalisers", "l*", "--json"]) == 0
     assert [e["name"] for e in json.loads(capsys.readouterr().out)] == ["layer"]

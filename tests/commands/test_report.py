@@ -30,8 +30,17 @@ from ganzoo.runs.launch import start
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PAGE_SCHEMES = ("file:", "http:", "https:", "data:")  # what a page may request; the browser's own chrome:// etc. are not counted
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--window-size=1300,1800"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1300,1800",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +50,18 @@ def sweep(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GANZOO_CACHE", str(root.parent / "cache"))
         for lr in ("0.0001", "0.0002"):
-            start([*TINY, "train.steps=4", "train.sample_every=1", "train.eval_every=2", "train.eval_n=10", f"train.lr_g={lr}",
-                   f"out={root / f'train.lr_g={lr}'}"], PluginHost(entry_points=[]))
+            start(
+                [
+                    *TINY,
+                    "train.steps=4",
+                    "train.sample_every=1",
+                    "train.eval_every=2",
+                    "train.eval_n=10",
+                    f"train.lr_g={lr}",
+                    f"out={root / f'train.lr_g={lr}'}",
+                ],
+                PluginHost(entry_points=[]),
+            )
     return root
 
 
@@ -96,7 +115,11 @@ def test_out_replaces_only_a_report_ganzoo_wrote(sweep, tmp_path, capsys):
     assert ours.read_text().count("<img ") == 2 < first.count("<img ")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
     (tmp_path / "link.html").symlink_to(ours)
-    for where, why in ((tmp_path / "link.html", "symbolic link"), (tmp_path, "not a regular file"), (tmp_path / "no" / "r.html", "does not exist")):
+    for where, why in (
+        (tmp_path / "link.html", "symbolic link"),
+        (tmp_path, "not a regular file"),
+        (tmp_path / "no" / "r.html", "does not exist"),
+    ):
         with pytest.raises(ConfigError, match=why):
             write(where, "<html></html>")
     assert ours.read_text().count("<img ") == 2
@@ -127,7 +150,7 @@ def test_a_page_for_20_runs_stays_small(sweep, tmp_path):
 def test_findings_of_ganzoo_doctor_are_listed_under_each_run(sweep):
     doctor = pytest.importorskip("ganzoo.diagnosis.doctor", reason="the report's findings come from ganzoo doctor")
     html, runs, _ = make([sweep])
-    section = html[html.index('<section id="findings">'):]
+    section = html[html.index('<section id="findings">') :]
     for run in runs:
         said = doctor.examine(run.path)
         assert [t for t, _ in run.findings] == [f.line() for f in said.findings] + ["not checked"] * len(said.notes)
@@ -167,8 +190,10 @@ def chromium():
     except ImportError:
         missing.append("the selenium package (pip install -e '.[dev]')")
     if missing:
-        why = (f"The report's browser test needs {', '.join(missing)}: apt-get install chromium chromium-driver "
-               "(.ci/run does it). Set GANZOO_SKIP_BROWSER=1 to skip it on a machine without a browser.")
+        why = (
+            f"The report's browser test needs {', '.join(missing)}: apt-get install chromium chromium-driver "
+            "(.ci/run does it). Set GANZOO_SKIP_BROWSER=1 to skip it on a machine without a browser."
+        )
         if os.environ.get("GANZOO_SKIP_BROWSER") == "1":
             pytest.skip(why)
         pytest.fail(why)
@@ -206,7 +231,9 @@ def shown(driver, figure) -> tuple[str, str]:
     """(step, src) of the one grid a figure shows."""
     visible = driver.execute_script(
         "return Array.from(arguments[0].querySelectorAll('.imgs img')).filter(i => i.getBoundingClientRect().width > 0)"
-        ".map(i => [i.dataset.step, i.src])", figure)
+        ".map(i => [i.dataset.step, i.src])",
+        figure,
+    )
     assert len(visible) == 1
     return tuple(visible[0])
 
@@ -235,7 +262,9 @@ def test_the_report_in_a_real_browser(sweep, tmp_path):
             assert row.find_element(By.CSS_SELECTOR, '[data-key="steps_per_s"]').text == f"{4 / steps[-1]['time']:.2f}"
             for q in QUALITY:
                 cell = driver.find_element(By.CSS_SELECTOR, f'#final td[data-run="{i}"][data-key="{q.key}"]')
-                assert cell.find_element(By.CLASS_NAME, "v").text == (q.fmt.format(score[q.key]) if q.key in score else "-")  # CAS only with --cas
+                assert cell.find_element(By.CLASS_NAME, "v").text == (
+                    q.fmt.format(score[q.key]) if q.key in score else "-"
+                )  # CAS only with --cas
             ref = lambda key: driver.find_element(By.CSS_SELECTOR, f'#final td[data-run="{i}"][data-key="{key}"] .ref').text  # noqa: E731
             assert f"floor {score['fd_floor']:.2f}" in ref("fd_ratio") and f"real {score['kid_floor']:.4f}" in ref("kid")
 
@@ -259,7 +288,8 @@ def test_the_report_in_a_real_browser(sweep, tmp_path):
 
         # The checks can fail: a page with an outside request and a console error is caught.
         bad = tmp_path / "bad.html"
-        bad.write_text('<!DOCTYPE html><img src="file:///nonexistent/x.png"><img src="http://127.0.0.1:9/y.png">'
-                       '<script>console.error("boom")</script>')
+        bad.write_text(
+            '<!DOCTYPE html><img src="file:///nonexistent/x.png"><img src="http://127.0.0.1:9/y.png"><script>console.error("boom")</script>'
+        )
         urls, errors = open_page(driver, bad)
         assert {"file:///nonexistent/x.png", "http://127.0.0.1:9/y.png"} <= set(urls) and any("boom" in e for e in errors)

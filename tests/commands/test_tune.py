@@ -22,7 +22,14 @@ from ganzoo.tuning.space import parse_objectives, parse_space, sample  # noqa: E
 from ganzoo.tuning.study import used  # noqa: E402
 
 FIXED = [*TINY, "train.steps=6", "train.sample_every=0"]
-SPACE = ["--space", "train.lr_d=log:1e-5..1e-3", "--space", "critic=choice:layernorm_cond,dcgan", "--space", "critic.stem=choice:true,false"]
+SPACE = [
+    "--space",
+    "train.lr_d=log:1e-5..1e-3",
+    "--space",
+    "critic=choice:layernorm_cond,dcgan",
+    "--space",
+    "critic.stem=choice:true,false",
+]
 QUICK = ["--objective", "class_consistency:max", "--trial-minutes", "1", "--prune-every", "0", "--eval-n", "12", "--heartbeat", "1"]
 
 
@@ -39,11 +46,19 @@ def _tune(*args: str) -> subprocess.Popen:
 
 
 def test_the_space_syntax_and_its_errors():
-    space = parse_space(["train.n_critic=int:1..5", "critic.stem=choice:true,false", "critic=choice:dcgan,resnet", "train.betas=choice:[0,0.9],[0.5,0.99]"])
+    space = parse_space(
+        ["train.n_critic=int:1..5", "critic.stem=choice:true,false", "critic=choice:dcgan,resnet", "train.betas=choice:[0,0.9],[0.5,0.99]"]
+    )
     assert [p.key for p in space][0] == "critic"  # component picks are sampled first
     assert next(p for p in space if p.key == "train.betas").choices == ("[0,0.9]", "[0.5,0.99]")
-    for bad, fragment in [("x=log:0..1", "LOW > 0"), ("x=int:1.5..3", "whole numbers"), ("x=choice:a", "at least two"),
-                          ("x=lgo:1..2", "Did you mean 'log'"), ("x=float:3..1", "LOW < HIGH"), ("x", "KEY=KIND:RANGE")]:
+    for bad, fragment in [
+        ("x=log:0..1", "LOW > 0"),
+        ("x=int:1.5..3", "whole numbers"),
+        ("x=choice:a", "at least two"),
+        ("x=lgo:1..2", "Did you mean 'log'"),
+        ("x=float:3..1", "LOW < HIGH"),
+        ("x", "KEY=KIND:RANGE"),
+    ]:
         with pytest.raises(ConfigError, match=fragment):
             parse_space([bad])
     assert parse_objectives(["class_consistency:max", "steps_per_s:max"]) == [("class_acc", "maximize"), ("steps_per_s", "maximize")]
@@ -87,7 +102,9 @@ def test_two_workers_share_one_study_and_run_each_trial_once(tmp_path, storage):
     logs = " ".join(p.read_text() for p in (study / "logs").glob("*.log"))
     for r in rows:
         if r["state"] == "COMPLETE":  # the trial's value is what `ganzoo eval` says of its run folder
-            scores = evaluate_run(study / r["run_dir"], __import__("ganzoo.registry.host", fromlist=["x"]).PluginHost(entry_points=[]), n=12)
+            scores = evaluate_run(
+                study / r["run_dir"], __import__("ganzoo.registry.host", fromlist=["x"]).PluginHost(entry_points=[]), n=12
+            )
             assert r["values"][0] == pytest.approx(scores["class_acc"], abs=1e-9)
             assert json.loads((study / r["run_dir"] / "eval.json").read_text())["class_acc"] == pytest.approx(r["values"][0], abs=1e-9)
     assert "Traceback" not in logs
@@ -97,14 +114,31 @@ def test_two_workers_share_one_study_and_run_each_trial_once(tmp_path, storage):
 def test_a_killed_worker_does_not_lose_the_study_and_its_trial_is_retried(tmp_path):
     study = tmp_path / "study"
     long = [*TINY, "train.steps=5000", "train.sample_every=0", "train.checkpoint_every=20"]  # runs until the minute is up
-    args = [*long, "--space", "train.lr_d=log:1e-5..1e-3", *QUICK[:2], "--trial-minutes", "0.25", "--prune-every", "0",
-            "--eval-n", "12", "--heartbeat", "1", "--trials", "2", "--study", str(study)]
+    args = [
+        *long,
+        "--space",
+        "train.lr_d=log:1e-5..1e-3",
+        *QUICK[:2],
+        "--trial-minutes",
+        "0.25",
+        "--prune-every",
+        "0",
+        "--eval-n",
+        "12",
+        "--heartbeat",
+        "1",
+        "--trials",
+        "2",
+        "--study",
+        str(study),
+    ]
     victim = _tune(*args)
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(victim.stderr), daemon=True).start()
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not any((p / "metrics.jsonl").is_file() and (p / "metrics.jsonl").read_text().count("\n") >= 2
-                                                  for p in (study / "trials").glob("trial-*")):
+    while time.monotonic() < deadline and not any(
+        (p / "metrics.jsonl").is_file() and (p / "metrics.jsonl").read_text().count("\n") >= 2 for p in (study / "trials").glob("trial-*")
+    ):
         time.sleep(0.05)
     assert victim.poll() is None, "the worker ended before it could be killed"
     victim.send_signal(signal.SIGKILL)  # mid-trial: its `ganzoo run` child gets SIGTERM and checkpoints
@@ -118,7 +152,15 @@ def test_a_killed_worker_does_not_lose_the_study_and_its_trial_is_retried(tmp_pa
     assert len(killed) == 1
     retry = [r for r in rows if r["retry_of"] == killed[0]["number"]]
     assert len(retry) == 1 and retry[0]["state"] == "COMPLETE" and retry[0]["run_dir"] == killed[0]["run_dir"]
-    assert used([type("T", (), {"number": r["number"], "user_attrs": {"retry_of": r["retry_of"]} if r["retry_of"] is not None else {}})() for r in rows]) == 2
+    assert (
+        used(
+            [
+                type("T", (), {"number": r["number"], "user_attrs": {"retry_of": r["retry_of"]} if r["retry_of"] is not None else {}})()
+                for r in rows
+            ]
+        )
+        == 2
+    )
 
 
 @pytest.mark.slow
@@ -132,7 +174,9 @@ def test_a_refused_combination_is_a_failed_trial_with_its_reason(tmp_path, capsy
     create = optuna.create_study
     monkeypatch.setattr(optuna, "create_study", lambda **kw: create(**kw, sampler=InTurn()))
     study = tmp_path / "study"
-    code = main(["tune", *FIXED, "constraint=gp", "--space", "critic.norm=choice:batch,layer", *QUICK, "--trials", "2", "--study", str(study)])
+    code = main(
+        ["tune", *FIXED, "constraint=gp", "--space", "critic.norm=choice:batch,layer", *QUICK, "--trials", "2", "--study", str(study)]
+    )
     assert code == 0
     _, rows = results.trials(study)
     refused = [r for r in rows if r["state"] == "FAIL"]
@@ -145,8 +189,26 @@ def test_pruning_stops_a_trial_with_sigterm_and_saves_its_budget(tmp_path, monke
     monkeypatch.setattr(optuna.pruners, "MedianPruner", lambda **kw: optuna.pruners.ThresholdPruner(lower=2.0))  # every value prunes
     study = tmp_path / "study"
     long = [*TINY, "train.steps=100000", "train.sample_every=0"]
-    code = main(["tune", *long, "--space", "train.lr_d=log:1e-5..1e-3", "--objective", "class_consistency:max", "--trial-minutes", "1",
-                 "--prune-every", "5", "--eval-n", "12", "--trials", "1", "--study", str(study)])
+    code = main(
+        [
+            "tune",
+            *long,
+            "--space",
+            "train.lr_d=log:1e-5..1e-3",
+            "--objective",
+            "class_consistency:max",
+            "--trial-minutes",
+            "1",
+            "--prune-every",
+            "5",
+            "--eval-n",
+            "12",
+            "--trials",
+            "1",
+            "--study",
+            str(study),
+        ]
+    )
     assert code == 0
     _, rows = results.trials(study)
     assert rows[0]["state"] == "PRUNED"

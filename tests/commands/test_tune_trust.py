@@ -86,7 +86,9 @@ def _user_sqlite(path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["run-folder", "user-files", "user-sqlite-as-study.db", "foreign-study.db-in-a-study", "not-sqlite-study.db-in-a-study"])
+@pytest.mark.parametrize(
+    "case", ["run-folder", "user-files", "user-sqlite-as-study.db", "foreign-study.db-in-a-study", "not-sqlite-study.db-in-a-study"]
+)
 def test_a_folder_ganzoo_did_not_make_as_a_study_is_refused_before_anything_is_written(study, tmp_path, capsys, case):
     target = tmp_path / "target"
     if case == "run-folder":  # a finished run folder
@@ -108,9 +110,13 @@ def test_a_folder_ganzoo_did_not_make_as_a_study_is_refused_before_anything_is_w
     before = snapshot(target)
     code, err = tune(capsys, target)
     assert code == 2 and "Traceback" not in err
-    fragment = {"run-folder": "It holds a ganzoo run (config.json)", "user-files": "already exists and is not empty",
-                "user-sqlite-as-study.db": "study.json is missing", "foreign-study.db-in-a-study": "another program's SQLite database (it holds the table(s) 'measurements'",
-                "not-sqlite-study.db-in-a-study": "not an SQLite database"}[case]
+    fragment = {
+        "run-folder": "It holds a ganzoo run (config.json)",
+        "user-files": "already exists and is not empty",
+        "user-sqlite-as-study.db": "study.json is missing",
+        "foreign-study.db-in-a-study": "another program's SQLite database (it holds the table(s) 'measurements'",
+        "not-sqlite-study.db-in-a-study": "not an SQLite database",
+    }[case]
     assert fragment in err
     assert snapshot(target) == before and (target / ".claim.lock").exists() == case.endswith("in-a-study")  # nothing new, not even a lock
 
@@ -126,17 +132,24 @@ def _driver() -> str | None:
     return None
 
 
-@pytest.mark.parametrize("storage,code,fragments", [
-    ("foo://bar", 2, ["SQLAlchemy knows no database 'foo'", "postgresql"]),
-    ("postgres://me@db/tune", 2, ["Did you mean 'postgresql'?"]),
-    ("not a url", 2, ["'not a url' is not a storage URL", "DIALECT[+DRIVER]://"]),
-    ("postgresql+nosuchdriver://me:secret@127.0.0.1:1/tune", 2, ["postgresql+nosuchdriver://me:***@127.0.0.1:1/tune", "no driver 'nosuchdriver' for postgresql"]),
-    ("UNREACHABLE", 4, ["could not be reached", "127.0.0.1:1"]),
-    ("sqlite:////proc/ganzoo-test/study.db", 4, ["sqlite:////proc/ganzoo-test/study.db", "cannot be opened for writing"]),
-    ("journal:", 2, ["--storage journal: names no file"]),
-    ("journal:NOFOLDER/j.log", 2, ["does not exist"]),
-    ("journal:NOTAJOURNAL", 2, ["is not an Optuna journal"]),
-])
+@pytest.mark.parametrize(
+    "storage,code,fragments",
+    [
+        ("foo://bar", 2, ["SQLAlchemy knows no database 'foo'", "postgresql"]),
+        ("postgres://me@db/tune", 2, ["Did you mean 'postgresql'?"]),
+        ("not a url", 2, ["'not a url' is not a storage URL", "DIALECT[+DRIVER]://"]),
+        (
+            "postgresql+nosuchdriver://me:secret@127.0.0.1:1/tune",
+            2,
+            ["postgresql+nosuchdriver://me:***@127.0.0.1:1/tune", "no driver 'nosuchdriver' for postgresql"],
+        ),
+        ("UNREACHABLE", 4, ["could not be reached", "127.0.0.1:1"]),
+        ("sqlite:////proc/ganzoo-test/study.db", 4, ["sqlite:////proc/ganzoo-test/study.db", "cannot be opened for writing"]),
+        ("journal:", 2, ["--storage journal: names no file"]),
+        ("journal:NOFOLDER/j.log", 2, ["does not exist"]),
+        ("journal:NOTAJOURNAL", 2, ["is not an Optuna journal"]),
+    ],
+)
 def test_a_bad_storage_is_one_paragraph_and_nothing_is_written(tmp_path, capsys, storage, code, fragments):
     if storage == "UNREACHABLE":
         scheme = _driver()
@@ -175,7 +188,10 @@ def test_a_server_error_is_named_with_the_url_not_a_traceback():
     from ganzoo.errors import Unreachable
     from ganzoo.tuning.storage import explain
 
-    error = explain(OperationalError("connect", {}, Exception('connection to server at "db.lab", port 5432 failed: Connection refused')), "postgresql://me:***@db.lab/tune")
+    error = explain(
+        OperationalError("connect", {}, Exception('connection to server at "db.lab", port 5432 failed: Connection refused')),
+        "postgresql://me:***@db.lab/tune",
+    )
     assert isinstance(error, Unreachable) and error.exit_code == 4
     assert "postgresql://me:***@db.lab/tune could not be reached" in str(error) and "Connection refused" in str(error)
 
@@ -194,7 +210,11 @@ def test_a_damaged_study_db_is_one_paragraph_naming_the_file(study, tmp_path, ca
     else:
         os.truncate(db, 8192)
     before = snapshot(mine)
-    code, err = tune(capsys, mine) if command == "run" else (main(["tune", "--study", str(mine), "--show"]), " ".join(capsys.readouterr().err.split()))
+    code, err = (
+        tune(capsys, mine)
+        if command == "run"
+        else (main(["tune", "--study", str(mine), "--show"]), " ".join(capsys.readouterr().err.split()))
+    )
     assert code == 2 and "Traceback" not in err and "sqlalchemy" not in err.lower()
     assert f"{db}, the study's database, is damaged" in err and err.count("error:") == 1
     assert snapshot(mine) == before
@@ -219,18 +239,25 @@ def test_show_works_on_a_read_only_study_folder(study, tmp_path, can_mount, caps
 # -- 6. a plan that no trial can run is refused up front ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("space,extra,fragments", [
-    (["--space", "train.lr_dd=log:1e-5..1e-3"], [], ["train.lr_dd=1e-05", "Did you mean 'lr_d'?"]),
-    (["--space", "critic=choice:layernorm_cond,dcgan", "--space", "critic.stme=choice:true,false"], [], ["no trial would use it", "Did you mean 'critic.stem'?"]),
-    (["--space", "train.lr_d=choice:a,b"], [], ["train.lr_d=a", "valid number"]),
-    (["--space", "train.lr_g=float:0.5..2"], [], ["train.lr_g=2", "less than 1"]),
-    (["--space", "train.max_retries=float:1..5"], [], ["train.max_retries=2.528", "valid integer"]),
-    (LR, ["--trial-minutes", "nan"], ["--trial-minutes a finite number above 0 (got nan)"]),
-    (LR, ["--trial-minutes", "inf"], ["(got inf)"]),
-    (["--space", "train.steps=int:2..8"], [], ["train.steps is both fixed (train.steps=6) and searched"]),
-    (["--space", "train.max_minutes=float:1..2"], [], ["train.max_minutes is set by ganzoo tune"]),
-    (LR, ["--launcher", "no-such-launcher --nproc_per_node=2"], ["no command 'no-such-launcher'"]),
-])
+@pytest.mark.parametrize(
+    "space,extra,fragments",
+    [
+        (["--space", "train.lr_dd=log:1e-5..1e-3"], [], ["train.lr_dd=1e-05", "Did you mean 'lr_d'?"]),
+        (
+            ["--space", "critic=choice:layernorm_cond,dcgan", "--space", "critic.stme=choice:true,false"],
+            [],
+            ["no trial would use it", "Did you mean 'critic.stem'?"],
+        ),
+        (["--space", "train.lr_d=choice:a,b"], [], ["train.lr_d=a", "valid number"]),
+        (["--space", "train.lr_g=float:0.5..2"], [], ["train.lr_g=2", "less than 1"]),
+        (["--space", "train.max_retries=float:1..5"], [], ["train.max_retries=2.528", "valid integer"]),
+        (LR, ["--trial-minutes", "nan"], ["--trial-minutes a finite number above 0 (got nan)"]),
+        (LR, ["--trial-minutes", "inf"], ["(got inf)"]),
+        (["--space", "train.steps=int:2..8"], [], ["train.steps is both fixed (train.steps=6) and searched"]),
+        (["--space", "train.max_minutes=float:1..2"], [], ["train.max_minutes is set by ganzoo tune"]),
+        (LR, ["--launcher", "no-such-launcher --nproc_per_node=2"], ["no command 'no-such-launcher'"]),
+    ],
+)
 def test_a_plan_no_trial_can_run_is_refused_before_anything_is_written(tmp_path, capsys, space, extra, fragments):
     code, err = tune(capsys, tmp_path / "study", *extra, space=space)
     assert code == 2 and "Traceback" not in err and err.count("error:") == 1
@@ -261,7 +288,9 @@ def test_a_trial_killed_by_sigkill_is_retried_from_its_checkpoint(tmp_path, caps
     launcher = tmp_path / "oom.sh"  # the first trial process is killed after step 3 (as the OOM killer would), the retry is not
     launcher.write_text(f'if [ ! -e "{mark}" ]; then touch "{mark}"; export GANZOO_FAULT=kill:logged:3; fi\nexec "{sys.executable}" "$@"\n')
     study = tmp_path / "study"
-    code = main(["tune", *FIXED, "train.checkpoint_every=1", *LR, *QUICK, "--trials", "1", "--launcher", f"sh {launcher}", "--study", str(study)])
+    code = main(
+        ["tune", *FIXED, "train.checkpoint_every=1", *LR, *QUICK, "--trials", "1", "--launcher", f"sh {launcher}", "--study", str(study)]
+    )
     err = " ".join(capsys.readouterr().err.split())
     assert code == 0 and mark.exists() and "Traceback" not in err
     killed, retry = results.trials(study)[1]

@@ -36,7 +36,9 @@ def main(root: str, out: str, steps: int) -> None:
     FileImages.__getitem__ = recording
     device = distributed.init(torch.device("cpu"))
     cls = PluginHost(entry_points=[]).get("dataset", "imagefolder")
-    data = cls(cls.Config(root=root, size=8, max_memory="1KB", workers=1, cache=False)).load().replace(flip=True)  # as load_data applies data.flip
+    data = (
+        cls(cls.Config(root=root, size=8, max_memory="1KB", workers=1, cache=False)).load().replace(flip=True)
+    )  # as load_data applies data.flip
     assert data.streamed
     batches = Batches(data, 8, device, seed=0)
     taken = {"labels": [], "images": []}

@@ -76,7 +76,10 @@ def _epochs(data, n=3, seed=0, batch=8, **sampling):
 def test_grayscale_images_give_one_channel_at_their_own_size(tmp_path):
     data = _load(_folder(tmp_path / "d", {"a": 3, "b": 2}, size=(10, 10), mode="L"))
     assert data.shape == (5, 1, 10, 10) and data.pixels.dtype == torch.uint8
-    assert "shape 1x10x10 from the images: every image is 10x10; every image is grayscale (set data.size or data.channels to choose)" in data.notes
+    assert (
+        "shape 1x10x10 from the images: every image is 10x10; every image is grayscale (set data.size or data.channels to choose)"
+        in data.notes
+    )
 
 
 def test_rgb_images_give_three_channels_held_as_uint8(tmp_path):
@@ -112,7 +115,9 @@ def test_a_uniform_folder_is_decoded_in_one_pass_that_also_reads_the_headers(tmp
     calls = {"decode": 0, "census": 0}
     for name in ("_decode_all", "_census"):
         real = getattr(folder, name)
-        monkeypatch.setattr(folder, name, lambda *a, _real=real, _name=name: calls.__setitem__(_name[1:7], calls[_name[1:7]] + 1) or _real(*a))
+        monkeypatch.setattr(
+            folder, name, lambda *a, _real=real, _name=name: calls.__setitem__(_name[1:7], calls[_name[1:7]] + 1) or _real(*a)
+        )
     _load(_folder(tmp_path / "d", {"a": 50, "b": 50}, size=(10, 10)))
     assert calls == {"decode": 1, "census": 0}
 
@@ -154,7 +159,11 @@ def test_an_image_the_shape_guess_missed_makes_a_second_pass_with_the_right_shap
     data = _load(root, workers=1, cache=True)  # the entry is written while decoding: only the second pass's is kept
     assert len(passes) == 2 and (passes[0].channels, passes[0].size, passes[0].deep) == (1, 8, False)  # the guess, then the right shape
     cached = _load(root, cache=True)
-    assert len(passes) == 2 and cached.notes[-1].startswith("read the decoded images from the cache") and torch.equal(cached.pixels, data.pixels)
+    assert (
+        len(passes) == 2
+        and cached.notes[-1].startswith("read the decoded images from the cache")
+        and torch.equal(cached.pixels, data.pixels)
+    )
     expected = {"colour": (99, 3, 8, 8), "16-bit": (99, 1, 8, 8), "size": (99, 1, 6, 6)}[odd]
     assert data.shape == expected and data.dtype == (torch.float32 if odd == "16-bit" else torch.uint8)
     told = _load(root, workers=0, size=expected[2], channels=expected[1])  # no guess needed
@@ -176,8 +185,17 @@ def test_worker_processes_decode_the_same_pixels_and_errors_stay_one_paragraph(t
 def test_the_pools_report_progress_in_order():
     seen = []
     for kind in parallel.KINDS:
-        got = list(parallel.chunks(lambda a, b: list(range(a, b)), 10, workers=2, chunk=3, what="x", kind=kind,
-                                   progress=lambda what, done, total: seen.append((done, total))))
+        got = list(
+            parallel.chunks(
+                lambda a, b: list(range(a, b)),
+                10,
+                workers=2,
+                chunk=3,
+                what="x",
+                kind=kind,
+                progress=lambda what, done, total: seen.append((done, total)),
+            )
+        )
         assert [s for s, _ in got] == [0, 3, 6, 9] and sum((v for _, v in got), []) == list(range(10))
     assert seen == [(0, 10), (3, 10), (6, 10), (9, 10), (10, 10)] * 2
 
@@ -196,8 +214,10 @@ def test_the_progress_line_shows_rate_and_eta_and_stays_quiet_for_short_work():
     line("decoding images", 600, 1000)  # within 10 s of the last line: not repeated in a log
     now[0] = 4.0
     line("decoding images", 1000, 1000)
-    assert out.getvalue().splitlines() == ["decoding images: 400/1,000 (40%), 200/s, 0:02 elapsed, ETA 0:03",
-                                           "decoding images: 1,000/1,000 (100%), 250/s, 0:04 elapsed, done"]
+    assert out.getvalue().splitlines() == [
+        "decoding images: 400/1,000 (40%), 200/s, 0:02 elapsed, ETA 0:03",
+        "decoding images: 1,000/1,000 (100%), 250/s, 0:04 elapsed, done",
+    ]
 
 
 # -- the decoded cache ---------------------------------------------------------------------------
@@ -349,15 +369,29 @@ def test_balance_draws_every_class_about_equally(tmp_path):
 def test_the_run_options_reach_the_batches(tmp_path):
     root = _folder(tmp_path / "d", {"a": 2, "b": 2})
     host = PluginHost(entry_points=[])
-    data = load_data(resolve(["data=imagefolder", f"data.root={root}", "data.flip=true", "data.balance=true", "train.progress=false"], host), host)
+    data = load_data(
+        resolve(["data=imagefolder", f"data.root={root}", "data.flip=true", "data.balance=true", "train.progress=false"], host), host
+    )
     assert data.flip and data.balance and not data.streamed
     with pytest.raises(ConfigError, match=r"data.max_memory.*8GB, 500MB, 1.5GiB"):
         resolve(["data=imagefolder", f"data.root={root}", "data.max_memory=lots"], host)
     assert folder.parse_bytes("1.5GiB") == 1.5 * 2**30 and folder.parse_bytes("500MB") == 500 * 10**6 and folder.parse_bytes("123") == 123
 
 
-RUN = ["preset=wgan-gp-paper", "data=imagefolder", "data.size=8", "critic.width=2", "generator.base=32", "generator.z_dim=8",
-       "train.batch_size=8", "train.n_critic=2", "train.progress=false", "train.sample_every=0", "train.checkpoint_every=1", "train.precision=fp32"]
+RUN = [
+    "preset=wgan-gp-paper",
+    "data=imagefolder",
+    "data.size=8",
+    "critic.width=2",
+    "generator.base=32",
+    "generator.z_dim=8",
+    "train.batch_size=8",
+    "train.n_critic=2",
+    "train.progress=false",
+    "train.sample_every=0",
+    "train.checkpoint_every=1",
+    "train.precision=fp32",
+]
 
 
 def test_streamed_training_equals_in_memory_and_resumes_exactly(tmp_path, one_thread):
@@ -404,7 +438,10 @@ def test_two_processes_read_disjoint_shards(tmp_path):
     reads = [[json.loads(line) for line in (tmp_path / f"read-rank{r}.jsonl").read_text().splitlines()] for r in (0, 1)]
     for k, (x, y) in enumerate(reference):
         for r in (0, 1):
-            assert torch.equal(torch.tensor(ranks[r]["images"][k]), x[4 * r : 4 * r + 4]) and ranks[r]["labels"][k] == y[4 * r : 4 * r + 4].tolist()
+            assert (
+                torch.equal(torch.tensor(ranks[r]["images"][k]), x[4 * r : 4 * r + 4])
+                and ranks[r]["labels"][k] == y[4 * r : 4 * r + 4].tolist()
+            )
         assert reads[0][k] == asked[k][:4] and reads[1][k] == asked[k][4:]  # each rank decoded only its own half of batch k
 
 
@@ -421,7 +458,9 @@ def test_links_loops_and_fifos_stream_as_they_load(tmp_path):
     memory = _in_time(lambda: _load(root, size=8), unblock=_unblock(fifo))
     streamed = _in_time(lambda: _streamed(root, size=8, workers=1), unblock=_unblock(fifo))
     assert streamed.notes[:-1] == memory.notes and len(streamed) == len(memory) == 9
-    assert any(n.startswith("skipped 1 file ") for n in streamed.notes) and any(n.startswith("did not follow 1 folder link") for n in streamed.notes)
+    assert any(n.startswith("skipped 1 file ") for n in streamed.notes) and any(
+        n.startswith("did not follow 1 folder link") for n in streamed.notes
+    )
     pairs = _in_time(lambda: list(zip(_epochs(memory, batch=3), _epochs(streamed, batch=3))), unblock=_unblock(fifo))
     assert all(torch.equal(xm, xs) and torch.equal(ym, ys) for (xm, ym), (xs, ys) in pairs)
 

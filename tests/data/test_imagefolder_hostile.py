@@ -197,7 +197,9 @@ def test_a_fifo_named_like_an_image_is_skipped_without_opening_it(tmp_path):
     data = _in_time(lambda: _load(tmp_path), unblock=_unblock(fifo))
     assert _per_class(data) == [2, 1]
     skipped = [n for n in data.notes if n.startswith("skipped ")]
-    assert skipped == [f"skipped 1 file with an image name that is not a regular file (a FIFO, socket, device or broken link), e.g. {fifo} (a FIFO)"]
+    assert skipped == [
+        f"skipped 1 file with an image name that is not a regular file (a FIFO, socket, device or broken link), e.g. {fifo} (a FIFO)"
+    ]
 
 
 def test_a_class_with_only_a_fifo_and_a_broken_link_is_a_clear_error(tmp_path):
@@ -257,7 +259,12 @@ def test_eight_bit_images_load_exactly_as_before(tmp_path):
     Image.fromarray(rng.integers(0, 256, (13, 13, 3), dtype=np.uint8)).save(_mk(tmp_path / "b" / "photo.jpg"), quality=90)
     Image.fromarray(rng.integers(0, 2, (12, 12), dtype=np.uint8) * 255).convert("1").save(_mk(tmp_path / "b" / "bits.bmp"))
     for channels in (1, 3):
-        steps = [transforms.Resize(8), transforms.CenterCrop(8), *([transforms.Grayscale(1)] if channels == 1 else []), transforms.ToTensor()]
+        steps = [
+            transforms.Resize(8),
+            transforms.CenterCrop(8),
+            *([transforms.Grayscale(1)] if channels == 1 else []),
+            transforms.ToTensor(),
+        ]
         old = datasets.ImageFolder(str(tmp_path), transform=transforms.Compose(steps), loader=lambda p: Image.open(p).convert("RGB"))
         expected = torch.stack([old[i][0] * 2 - 1 for i in range(len(old))])
         data = _load(tmp_path, size=8, channels=channels)
@@ -327,12 +334,15 @@ def test_max_pixels_is_an_option_that_must_be_positive():
 
 
 # -- roots ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("layout,fragment", [
-    ("missing", "does not exist"),
-    ("file", "is not a folder"),
-    ("empty", "found no class folders in ROOT: it is empty"),
-    ("flat", "found no class folders in ROOT: it holds 1 file (x.png) and no subfolders"),
-])
+@pytest.mark.parametrize(
+    "layout,fragment",
+    [
+        ("missing", "does not exist"),
+        ("file", "is not a folder"),
+        ("empty", "found no class folders in ROOT: it is empty"),
+        ("flat", "found no class folders in ROOT: it holds 1 file (x.png) and no subfolders"),
+    ],
+)
 def test_root_errors_say_what_was_found_and_what_to_do(tmp_path, layout, fragment):
     root = tmp_path / "root"
     if layout == "file":
@@ -350,8 +360,20 @@ def test_the_engine_runs_an_image_folder_and_reports_a_bomb_without_a_traceback(
     root = tmp_path / "root"
     _classes(root, a=3, b=2)
     os.symlink(".", root / "a" / "loop")
-    argv = ["run", "preset=wgan-gp-paper", "data=imagefolder", f"data.root={root}", "data.size=8", "critic.width=2", "generator.base=32",
-            "generator.z_dim=8", "train.batch_size=4", "train.n_critic=1", "train.progress=false", "train.sample_every=0"]
+    argv = [
+        "run",
+        "preset=wgan-gp-paper",
+        "data=imagefolder",
+        f"data.root={root}",
+        "data.size=8",
+        "critic.width=2",
+        "generator.base=32",
+        "generator.z_dim=8",
+        "train.batch_size=4",
+        "train.n_critic=1",
+        "train.progress=false",
+        "train.sample_every=0",
+    ]
     assert main(["run", "--dry-run", "--json", *argv[1:]]) == 0
     assert json.loads(capsys.readouterr().out)["data"] == {"channels": 1, "size": 8, "num_classes": 2}  # grayscale images: 1 channel
     assert main([*argv, "train.steps=1", f"out={tmp_path / 'run'}"]) == 0

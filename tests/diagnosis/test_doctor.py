@@ -36,9 +36,24 @@ from ganzoo.training.loop import Trainer
 # (class consistency 0.40 at step 100 -> 0.94 at step 500 by the yardstick of issue 24, whose judge
 # is stricter with the half-learnt patterns of step 300 than the first one was: 0.50 there, against 0.79). Its loss and rates are written out, as
 # the default preset has since changed to ganzoo tune's recipe.
-SMALL = ["loss=nonsaturating", "train.lr_g=2e-4", "train.lr_d=2e-4", "data=synthetic", "data.n=256", "data.size=16", "data.num_classes=3", "critic.width=16", "generator.base=32",
-         "generator.z_dim=16", "train.batch_size=32", "train.steps=300", "train.sample_every=50", "train.checkpoint_every=0", "train.progress=false",
-         "train.precision=fp32"]  # the thresholds were set on fp32 runs; the default (auto) is bf16 on some CPUs
+SMALL = [
+    "loss=nonsaturating",
+    "train.lr_g=2e-4",
+    "train.lr_d=2e-4",
+    "data=synthetic",
+    "data.n=256",
+    "data.size=16",
+    "data.num_classes=3",
+    "critic.width=16",
+    "generator.base=32",
+    "generator.z_dim=16",
+    "train.batch_size=32",
+    "train.steps=300",
+    "train.sample_every=50",
+    "train.checkpoint_every=0",
+    "train.progress=false",
+    "train.precision=fp32",
+]  # the thresholds were set on fp32 runs; the default (auto) is bf16 on some CPUs
 SMALL_MLP = [o for o in SMALL if not o.startswith("generator.base")]
 
 RUNS = {
@@ -127,8 +142,9 @@ def test_a_provoked_failure_is_named_with_evidence_cause_and_a_valid_change(runs
     f = named[finding]
     assert any(ch.isdigit() for ch in f.evidence) and f.cause and "=" in f.change
     # the evidence is named numbers, and the sentence is made from them alone
-    assert f.numbers and all(v is None or isinstance(v, (int, float)) or (isinstance(v, list) and all(isinstance(x, int) for x in v))
-                             for v in f.numbers.values()), f.numbers
+    assert f.numbers and all(
+        v is None or isinstance(v, (int, float)) or (isinstance(v, list) and all(isinstance(x, int) for x in v)) for v in f.numbers.values()
+    ), f.numbers
     assert next(c for c in FINDINGS if c.key == finding).render(f.numbers) == f.evidence
     assert "healthy" not in named
     # the change to try is a valid override of this run's configuration (unknown keys or refused
@@ -271,7 +287,10 @@ def test_doctor_command_text_json_and_errors(runs, capsys, tmp_path):
     assert data["findings"][0]["key"] == "no_signal" and data["findings"][0]["change"] == "constraint=gp"
     assert set(data["findings"][0]) == {"key", "title", "since", "evidence", "cause", "change", "numbers"}
     numbers = data["findings"][0]["numbers"]  # what the sentence says, for a program
-    assert numbers["since"] == data["findings"][0]["since"] and f"at most {numbers['score_spread']:.3g} within a batch" in data["findings"][0]["evidence"]
+    assert (
+        numbers["since"] == data["findings"][0]["since"]
+        and f"at most {numbers['score_spread']:.3g} within a batch" in data["findings"][0]["evidence"]
+    )
     assert main(["doctor", str(run_dir)]) == 0
     out = capsys.readouterr().out
     assert "the critic gives no signal since step" in out and "try: constraint=gp" in out
@@ -285,7 +304,16 @@ def test_junk_lines_in_metrics_are_named_and_the_valid_ones_scored(tmp_path, hos
     run = start([*TINY, "train.steps=4", "train.sample_every=0", f"out={tmp_path / 'run'}"], host)
     clean = examine(run)
     lines = (run / "metrics.jsonl").read_text().splitlines()
-    junk = [lines[0], "garbage {{", lines[1], '"a string"', lines[2], '{"step": "three", "loss_d": 1}', lines[3], '{"step": 5, "loss_d": 0.1, "wass']
+    junk = [
+        lines[0],
+        "garbage {{",
+        lines[1],
+        '"a string"',
+        lines[2],
+        '{"step": "three", "loss_d": 1}',
+        lines[3],
+        '{"step": 5, "loss_d": 0.1, "wass',
+    ]
     (run / "metrics.jsonl").write_text("\n".join(junk) + "\n")
     report = examine(run)
     assert [f.line() for f in report.findings] == [f.line() for f in clean.findings]  # scored from the valid lines
@@ -321,14 +349,36 @@ def test_a_detector_returns_numbers_and_the_sentence_is_made_from_them():
     from ganzoo.diagnosis.doctor import Report, diagnose
     from ganzoo.diagnosis.evidence import RunEvidence
 
-    steps = [{"step": s, "loss_d": 0.1, "loss_g": 1.0, "wasserstein": 2.0, "real_score_sd": 0.1, "fake_score_sd": 0.1, "critic_acc": 1.0,
-              "grad_critic": 1.0 if s <= 5 else 0.01, "grad_generator": 0.5} for s in range(1, 41)]
+    steps = [
+        {
+            "step": s,
+            "loss_d": 0.1,
+            "loss_g": 1.0,
+            "wasserstein": 2.0,
+            "real_score_sd": 0.1,
+            "fake_score_sd": 0.1,
+            "critic_acc": 1.0,
+            "grad_critic": 1.0 if s <= 5 else 0.01,
+            "grad_generator": 0.5,
+        }
+        for s in range(1, 41)
+    ]
     seen = findings.critic_overpowers(RunEvidence({}, steps))
-    assert seen.since == 1 and seen.numbers == {"since": 1, "last_step": 40, "right_share": 1.0, "critic_acc": 1.0, "critic_grad_drop": 100.0,
-                                                "critic_grad_early": 1.0, "critic_grad_late": 0.01, "generator_grad_vs_peak": 1.0}
+    assert seen.since == 1 and seen.numbers == {
+        "since": 1,
+        "last_step": 40,
+        "right_share": 1.0,
+        "critic_acc": 1.0,
+        "critic_grad_drop": 100.0,
+        "critic_grad_early": 1.0,
+        "critic_grad_late": 0.01,
+        "generator_grad_vs_peak": 1.0,
+    }
     text = prose.critic_overpowers(seen.numbers)
-    assert text == ("from step 1 to 40 the critic called at least 99% of real and generated images right on 100% of the diagnosed steps "
-                    "(median 100.0%); its own gradient norm fell 100x (from 1 to 0.01): it has nothing left to learn from the generated images.")
+    assert text == (
+        "from step 1 to 40 the critic called at least 99% of real and generated images right on 100% of the diagnosed steps "
+        "(median 100.0%); its own gradient norm fell 100x (from 1 to 0.01): it has nothing left to learn from the generated images."
+    )
     assert prose.critic_overpowers({**seen.numbers, "critic_grad_drop": 250.0}).count("fell 250x") == 1  # the words follow the numbers
     (found,) = [f for f in diagnose(RunEvidence({}, steps)) if f.key == "critic_overpowers"]
     assert found.evidence == text and found.numbers == seen.numbers

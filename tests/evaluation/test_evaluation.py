@@ -129,7 +129,9 @@ def test_eval_every_logs_quality_and_keeps_resume_exact(host, tiny):
     assert (run_dir / "quality.png").stat().st_size > 1000
     plain = start(tiny("train.steps=2", out="plain"), host)
     strip = lambda d: [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if "eval" not in l]
-    assert [{k: v for k, v in l.items() if k != "time"} for l in strip(run_dir)] == [{k: v for k, v in l.items() if k != "time"} for l in strip(plain)]
+    assert [{k: v for k, v in l.items() if k != "time"} for l in strip(run_dir)] == [
+        {k: v for k, v in l.items() if k != "time"} for l in strip(plain)
+    ]
 
 
 def test_eval_compare_and_sweep_commands(host, tiny, tmp_path, capsys):
@@ -144,7 +146,13 @@ def test_eval_compare_and_sweep_commands(host, tiny, tmp_path, capsys):
     assert "train.lr_d" in table and "0.0003" in table and "| a |" in table and "| b |" in table
 
     sweep_dir = tmp_path / "sweep"
-    args = ["sweep", *[t for t in tiny("train.steps=1") if not t.startswith("out=")], "critic.norm=batch,layer", f"out={sweep_dir}", "--markdown"]
+    args = [
+        "sweep",
+        *[t for t in tiny("train.steps=1") if not t.startswith("out=")],
+        "critic.norm=batch,layer",
+        f"out={sweep_dir}",
+        "--markdown",
+    ]
     assert main(args) == 0
     captured = capsys.readouterr()
     assert "critic.norm=layer" in captured.out and "batch-coupled" in captured.err
@@ -192,22 +200,35 @@ def test_eval_of_real_images_and_of_noise_is_ordered(tmp_path, capsys):
     scores = []
     for name, sigma in (("real", 0.0), ("noisy", 0.3)):
         images = ((x + sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))).clamp(-1, 1) + 1) * 127.5
-        assert main(["eval", str(_npz(tmp_path / f"{name}.npz", images.round().to(torch.uint8).numpy(), data.labels[train].numpy())), *options, "--json"]) == 0
+        assert (
+            main(
+                [
+                    "eval",
+                    str(_npz(tmp_path / f"{name}.npz", images.round().to(torch.uint8).numpy(), data.labels[train].numpy())),
+                    *options,
+                    "--json",
+                ]
+            )
+            == 0
+        )
         scores.append(json.loads(capsys.readouterr().out))
     assert scores[0]["n"] == 160 and scores[0]["kid"] < scores[1]["kid"] and scores[0]["fd_ratio"] < scores[1]["fd_ratio"]
 
 
-@pytest.mark.parametrize("case,expected", [
-    ("channels", ["are 3x8x8", "data=synthetic has 1x8x8 images in 3 classes"]),
-    ("nhwc", ["look like N x H x W x C", "transpose(0, 3, 1, 2)"]),
-    ("classes", ["labels in", "run from 0 to 6", "labels 0..2"]),
-    ("float", ["are float32", "((x + 1) * 127.5).round()"]),
-    ("missing", ["has no 'labels' entry", "it holds: images"]),
-    ("not-npz", ["could not be read as an npz file"]),
-    ("no-data", ["needs the dataset to score against", "data=mnist5k"]),
-    ("other-key", ["takes only data=NAME", "'critic'"]),
-    ("absent", ["does not exist"]),
-])
+@pytest.mark.parametrize(
+    "case,expected",
+    [
+        ("channels", ["are 3x8x8", "data=synthetic has 1x8x8 images in 3 classes"]),
+        ("nhwc", ["look like N x H x W x C", "transpose(0, 3, 1, 2)"]),
+        ("classes", ["labels in", "run from 0 to 6", "labels 0..2"]),
+        ("float", ["are float32", "((x + 1) * 127.5).round()"]),
+        ("missing", ["has no 'labels' entry", "it holds: images"]),
+        ("not-npz", ["could not be read as an npz file"]),
+        ("no-data", ["needs the dataset to score against", "data=mnist5k"]),
+        ("other-key", ["takes only data=NAME", "'critic'"]),
+        ("absent", ["does not exist"]),
+    ],
+)
 def test_eval_refuses_a_file_that_does_not_fit_in_one_paragraph(tmp_path, capsys, case, expected):
     import numpy as np
 
@@ -250,7 +271,9 @@ def test_ci_and_cas(host, tiny, capsys):
     for key in ("class_acc", "kid", "fd_ratio", "precision", "recall", "density", "coverage", "diversity"):
         lo, hi = r["ci"][key]
         assert lo <= r[key] <= hi and hi > lo, key
-    assert 0 <= r["cas"] <= 1 and r["cas_real"] == r["evaluator_acc"] and r["cas_images"] == 52  # as many as the evaluator's training images
+    assert (
+        0 <= r["cas"] <= 1 and r["cas_real"] == r["evaluator_acc"] and r["cas_images"] == 52
+    )  # as many as the evaluator's training images
 
 
 def test_compare_over_seeds_gives_intervals_and_the_probability_of_improvement(host, tiny, capsys):

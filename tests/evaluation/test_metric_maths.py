@@ -36,7 +36,9 @@ def test_kid_by_hand():
     assert kid(a, b) == pytest.approx(within_a + within_b - 2 * cross)
     # a resampled set: pairs of copies of one sample count as the diagonal does (left out)
     dup = torch.tensor([[0.0], [0.0], [1.0]])
-    assert kid(dup, b, ids_a=torch.tensor([5, 5, 7])) == pytest.approx(k(0.0, 1.0) + within_b - 2 * sum(k(x, y) for x in [0.0, 0, 1] for y in [1.0, 3]) / 6)
+    assert kid(dup, b, ids_a=torch.tensor([5, 5, 7])) == pytest.approx(
+        k(0.0, 1.0) + within_b - 2 * sum(k(x, y) for x in [0.0, 0, 1] for y in [1.0, 3]) / 6
+    )
 
 
 def test_kid_is_unbiased_on_two_samples_of_one_distribution():

@@ -45,7 +45,10 @@ def judged(mnist5k_cache):
             collapsed[y == c] = x[(y == c).nonzero()[0, 0]]
         sets["collapsed"] = (collapsed, y)
         to_uint8 = lambda t: ((t + 1) * 127.5).round().to(torch.uint8)  # noqa: E731 (as an npz holds them)
-        return {name: scoring.score_images(to_uint8(images), labels, data, evaluator, ci=name == "real") for name, (images, labels) in sets.items()}
+        return {
+            name: scoring.score_images(to_uint8(images), labels, data, evaluator, ci=name == "real")
+            for name, (images, labels) in sets.items()
+        }
     finally:
         mp.undo()
 

@@ -23,19 +23,19 @@ ALLOWED_THIRD_PARTY = {"torch", "torchvision", "pydantic", "numpy", "PIL", "mlxt
 # the modules at the top of ganzoo/ (what plugins see, errors, ranks, faults) are the ground floor.
 # Every import goes to a module of its own layer or a lower one (README, "Where things live").
 LAYERS = (
-    "ganzoo",             # ground floor: hookspecs, components, penalties, layers, imagedata, errors, ranks, faults
-    "ganzoo.storage",     # what sits on disk
-    "ganzoo.data",        # reading image sets (its cache is written through storage)
-    "ganzoo.registry",    # names to parts: plugins, catalogue, configuration, building
-    "ganzoo.training",    # the loop and its parts
+    "ganzoo",  # ground floor: hookspecs, components, penalties, layers, imagedata, errors, ranks, faults
+    "ganzoo.storage",  # what sits on disk
+    "ganzoo.data",  # reading image sets (its cache is written through storage)
+    "ganzoo.registry",  # names to parts: plugins, catalogue, configuration, building
+    "ganzoo.training",  # the loop and its parts
     "ganzoo.evaluation",  # quality
-    "ganzoo.diagnosis",   # ganzoo doctor
-    "ganzoo.runs",        # starting, resuming, recording, sweeping runs
-    "ganzoo.report",      # what the commands make of runs
+    "ganzoo.diagnosis",  # ganzoo doctor
+    "ganzoo.runs",  # starting, resuming, recording, sweeping runs
+    "ganzoo.report",  # what the commands make of runs
     "ganzoo.tuning",
     "ganzoo.bench",
-    "ganzoo.testing",     # the plugin author's kit
-    "ganzoo.cli",         # the command line, on top
+    "ganzoo.testing",  # the plugin author's kit
+    "ganzoo.cli",  # the command line, on top
 )
 
 
@@ -113,7 +113,9 @@ def layer(module: str) -> int:
 def upward_imports(root: Path = ROOT) -> list[str]:
     """Every import, in the tree under ``root``, of a module of a higher layer than the importer's."""
     graph = import_graph(root)
-    return sorted(f"{m} imports {t} ({LAYERS[layer(m)]} is below {LAYERS[layer(t)]})" for m in graph for t in graph[m] if layer(t) > layer(m))
+    return sorted(
+        f"{m} imports {t} ({LAYERS[layer(m)]} is below {LAYERS[layer(t)]})" for m in graph for t in graph[m] if layer(t) > layer(m)
+    )
 
 
 def test_every_package_of_the_engine_has_a_layer():
@@ -125,11 +127,14 @@ def test_no_layer_imports_a_higher_one():
     assert upward_imports() == []
 
 
-@pytest.mark.parametrize("importer,line,upward", [
-    ("errors.py", "from ganzoo.cli import console", ["ganzoo.cli", "ganzoo.cli.console"]),
-    ("penalties.py", "from ganzoo.training import distributed", ["ganzoo.training", "ganzoo.training.distributed"]),
-    ("storage/checkpoint.py", "def f():\n    from ganzoo.runs import launch", ["ganzoo.runs", "ganzoo.runs.launch"]),
-])
+@pytest.mark.parametrize(
+    "importer,line,upward",
+    [
+        ("errors.py", "from ganzoo.cli import console", ["ganzoo.cli", "ganzoo.cli.console"]),
+        ("penalties.py", "from ganzoo.training import distributed", ["ganzoo.training", "ganzoo.training.distributed"]),
+        ("storage/checkpoint.py", "def f():\n    from ganzoo.runs import launch", ["ganzoo.runs", "ganzoo.runs.launch"]),
+    ],
+)
 def test_the_layer_check_finds_an_upward_import_planted_in_a_copy(tmp_path, importer, line, upward):
     """The check is shown to fail: a copy of the package with one upward import (at module level, or
     inside a function) is reported with exactly that import (the package and the module it names)."""
@@ -191,18 +196,18 @@ def readme_map(readme: str) -> dict[str, str]:
     """The map of "Where things live": package (``""`` for the top of ganzoo/) -> the names its lines
     give. In the map's code block a package is a line ``  NAME/`` under ``ganzoo/``; the lines below
     it, more indented, name its modules before the description (the first gap of two spaces)."""
-    block = readme[readme.index("## Where things live"):].split("```")[1]
+    block = readme[readme.index("## Where things live") :].split("```")[1]
     lines = block.splitlines()
     top = next(i for i, line in enumerate(lines) if line.startswith("ganzoo/"))
     out: dict[str, str] = {"": ""}
     package = ""
-    for line in lines[top + 1:]:
+    for line in lines[top + 1 :]:
         if line and not line.startswith(" "):  # the next top-level entry: ganzoo/ has ended
             break
         names = re.split(r"\s{2,}", line.strip())[0]
         if line.startswith("  ") and not line.startswith("   ") and names.endswith("/"):
             package = names.rstrip("/")
-            out[package] = line.strip()[len(names):] + " "  # its own line may name one, as cli/ names __main__.py
+            out[package] = line.strip()[len(names) :] + " "  # its own line may name one, as cli/ names __main__.py
         elif line.strip():
             out[package if line.startswith("    ") else ""] += names + " "
     return out
@@ -233,7 +238,14 @@ def test_the_readme_map_names_every_module_under_its_own_package(tmp_path):
     assert missing_from_map(tmp_path, readme) == ["ganzoo/bench/config.py"]
 
 
-@pytest.mark.parametrize("old,new", [("ganzoo.plugins", "ganzoo.registry.host"), ("ganzoo.train", "ganzoo.training.loop"), ("ganzoo.checkpoint", "ganzoo.storage.checkpoint")])
+@pytest.mark.parametrize(
+    "old,new",
+    [
+        ("ganzoo.plugins", "ganzoo.registry.host"),
+        ("ganzoo.train", "ganzoo.training.loop"),
+        ("ganzoo.checkpoint", "ganzoo.storage.checkpoint"),
+    ],
+)
 def test_an_old_import_path_still_works_and_says_where_it_went(old, new):
     sys.modules.pop(old, None)
     with warnings.catch_warnings(record=True) as caught:

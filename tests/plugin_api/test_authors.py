@@ -49,15 +49,21 @@ def test_the_documented_and_example_penalties_refuse_torch_compile(host):
     example = (ROOT / "examples" / "ganzoo-example-plugin" / "ganzoo_example_plugin" / "penalty.py").read_text()
     assert "double_backward = True" in example
     start = DOCS.index("class ZeroCentredGP")
-    assert "double_backward = True" in DOCS[start:start + 600]
+    assert "double_backward = True" in DOCS[start : start + 600]
 
 
 def test_show_lists_every_option_with_type_default_bounds_and_sub_options(capsys):
     assert main(["show", "critic", "dcgan", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     options = {o["key"]: o for o in info["options"]}
-    assert options["critic.width"]["type"] == "int" and options["critic.width"]["default"] == 64 and ">= 1" in options["critic.width"]["allowed"]
-    assert "cbn" not in options["critic.encoder"]["allowed"] and "projection" in options["critic.encoder"]["allowed"]  # encoders usable in a critic
+    assert (
+        options["critic.width"]["type"] == "int"
+        and options["critic.width"]["default"] == 64
+        and ">= 1" in options["critic.width"]["allowed"]
+    )
+    assert (
+        "cbn" not in options["critic.encoder"]["allowed"] and "projection" in options["critic.encoder"]["allowed"]
+    )  # encoders usable in a critic
     assert "critic.encoder" in info["sub_options"] and info["provider"] == "ganzoo_plugins.critics.dcgan"
     assert main(["show", "dataset", "synthetic"]) == 0
     out = capsys.readouterr().out

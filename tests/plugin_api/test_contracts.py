@@ -133,7 +133,9 @@ def test_dcgan_critic_without_stem(norm, encoder):
 
 @pytest.mark.parametrize("encoder", ["onehot_channel", "embed_channel", "cbn", "none"])
 def test_dcgan_generator_with_labels_joining_the_noise(encoder):
-    check_generator(HOST, "dcgan", encoder=encoder, options={"labels_join": "noise", "upsample": "transposed"}, size=28, num_classes=10, channels=(1,))
+    check_generator(
+        HOST, "dcgan", encoder=encoder, options={"labels_join": "noise", "upsample": "transposed"}, size=28, num_classes=10, channels=(1,)
+    )
 
 
 def test_dcgan_critic_without_stem_has_no_norm_on_its_input_layer():

@@ -136,8 +136,17 @@ def _loss(name, critic, generator, pairs=False):
     def generator_loss(self, fake, real=None):
         return generator(fake, real)
 
-    return type(name, (ganzoo.Loss,), {"name": name, "description": f"test loss {name}", "pairs_real_and_fake": pairs,
-                                       "critic_loss": critic_loss, "generator_loss": generator_loss})
+    return type(
+        name,
+        (ganzoo.Loss,),
+        {
+            "name": name,
+            "description": f"test loss {name}",
+            "pairs_real_and_fake": pairs,
+            "critic_loss": critic_loss,
+            "generator_loss": generator_loss,
+        },
+    )
 
 
 LEAST_SQUARES = _loss("ls_test", lambda r, f: ((r - 1) ** 2).mean() + (f**2).mean(), lambda f, r: ((f - 1) ** 2).mean())
@@ -145,7 +154,9 @@ RELATIVISTIC = _loss("rp_test", lambda r, f: F.softplus(-(r - f)).mean(), lambda
 WRONG_SIGN = _loss("wrong_sign_test", lambda r, f: r.mean() - f.mean(), lambda f, r: -f.mean())
 WRONG_GENERATOR = _loss("wrong_generator_test", lambda r, f: f.mean() - r.mean(), lambda f, r: f.mean())
 CONSTANT = _loss("constant_test", lambda r, f: (r * 0).sum() + 1.0, lambda f, r: (f * 0).sum())
-FALSE_PAIRS = _loss("false_pairs_test", lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean(), lambda f, r: F.softplus(-f).mean(), pairs=True)
+FALSE_PAIRS = _loss(
+    "false_pairs_test", lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean(), lambda f, r: F.softplus(-f).mean(), pairs=True
+)
 
 
 @pytest.mark.parametrize("cls", [LEAST_SQUARES, RELATIVISTIC], ids=["least-squares", "relativistic"])
@@ -159,12 +170,16 @@ def test_check_loss_accepts_the_built_in_losses(host, name):
     check_loss(host, name)
 
 
-@pytest.mark.parametrize("cls,fragment", [
-    (WRONG_SIGN, "the critic loss must fall"),
-    (WRONG_GENERATOR, "the generator loss must fall"),
-    (CONSTANT, "the critic loss must fall"),
-    (FALSE_PAIRS, "does not depend on the pairing"),
-], ids=["critic sign flipped", "generator sign flipped", "ignores its inputs", "claims a pairing it does not make"])
+@pytest.mark.parametrize(
+    "cls,fragment",
+    [
+        (WRONG_SIGN, "the critic loss must fall"),
+        (WRONG_GENERATOR, "the generator loss must fall"),
+        (CONSTANT, "the critic loss must fall"),
+        (FALSE_PAIRS, "does not depend on the pairing"),
+    ],
+    ids=["critic sign flipped", "generator sign flipped", "ignores its inputs", "claims a pairing it does not make"],
+)
 def test_check_loss_rejects_wrong_losses(host, register, cls, fragment):
     register(cls)
     with pytest.raises(AssertionError, match=fragment):

@@ -86,11 +86,14 @@ def test_owner_keeps_its_parameters_and_state_dict_keys():
     assert copied.up._convs[0] is copied.conv  # a deep copy (EMA, reference loop) keeps the link
 
 
-@pytest.mark.parametrize("generator", [
-    ["generator=resnet", "generator.base=32", "generator.z_dim=16"],
-    ["generator=dcgan", "generator.base=16", "generator.z_dim=16", "generator.upsample=nearest"],
-    ["generator=dcgan", "generator.base=16", "generator.upsample=nearest", "generator.encoder=cbn", "generator.norm=spectral"],
-])
+@pytest.mark.parametrize(
+    "generator",
+    [
+        ["generator=resnet", "generator.base=32", "generator.z_dim=16"],
+        ["generator=dcgan", "generator.base=16", "generator.z_dim=16", "generator.upsample=nearest"],
+        ["generator=dcgan", "generator.base=16", "generator.upsample=nearest", "generator.encoder=cbn", "generator.norm=spectral"],
+    ],
+)
 def test_generators_give_the_same_images_either_way(host, generator, monkeypatch):
     monkeypatch.setattr(layers, "MIN_MACS", 0)
     cfg = resolve(["data=synthetic", "critic=dcgan", "critic.width=4", *generator], host)

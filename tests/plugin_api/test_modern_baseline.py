@@ -110,7 +110,7 @@ def test_r2_matches_a_hand_computed_value_on_fakes_only_with_their_labels(host):
     got = _make(host, "constraint", "r2", gamma=4.0).penalty(critic, real, fake, labels, step=0)
     # grad = w_y + x: (1, 0) + (1, 0) = (2, 0) -> 4; (3, 4) + 0 -> 25. gamma/2 * mean = 2 * 14.5
     assert got.item() == pytest.approx(29.0)
-    (x, seen), = critic.calls
+    ((x, seen),) = critic.calls
     assert torch.equal(x, fake) and torch.equal(seen, labels)
 
 
@@ -123,7 +123,7 @@ def test_r1r2_is_gamma_half_of_r1_plus_r2_by_hand(host):
     # R1: (1, 0) + (0, 1) = (1, 1) -> 2; (3, 4) + (1, 1) = (4, 5) -> 41; mean 21.5
     # R2: (2, 0) -> 4; (3, 4) -> 25; mean 14.5.  gamma/2 * (21.5 + 14.5) = 72
     assert got.item() == pytest.approx(72.0)
-    (x, seen), = critic.calls  # one pass: the reals, then their fakes, each with its own label y_i
+    ((x, seen),) = critic.calls  # one pass: the reals, then their fakes, each with its own label y_i
     assert torch.equal(x, torch.cat((real, fake))) and torch.equal(seen, torch.cat((labels, labels)))
     r1 = _make(host, "constraint", "r1", gamma=4.0).penalty(LabelledLinear(), real, fake, labels, step=0)
     r2 = _make(host, "constraint", "r2", gamma=4.0).penalty(LabelledLinear(), real, fake, labels, step=0)
@@ -166,9 +166,20 @@ def _build(host, overrides):
 
 
 def test_zero_init_makes_every_residual_block_start_as_its_shortcut(host):
-    models = _build(host, ["critic=resnet", "critic.width=8", "critic.norm=none", "critic.zero_init=true",
-                           "generator=resnet", "generator.base=32", "generator.norm=none", "generator.zero_init=true",
-                           "generator.dropout=0"])
+    models = _build(
+        host,
+        [
+            "critic=resnet",
+            "critic.width=8",
+            "critic.norm=none",
+            "critic.zero_init=true",
+            "generator=resnet",
+            "generator.base=32",
+            "generator.norm=none",
+            "generator.zero_init=true",
+            "generator.dropout=0",
+        ],
+    )
     critic, generator = models.critic, models.generator
     last = [b.conv2 for b in critic.blocks] + [m.conv2 for m in generator.modules() if hasattr(m, "zero_residual")]
     assert len(last) == 3 + 7 and all(c.weight.abs().sum() == 0 for c in last)
@@ -179,7 +190,9 @@ def test_zero_init_makes_every_residual_block_start_as_its_shortcut(host):
         for m in list(critic.blocks) + [m for m in generator.modules() if hasattr(m, "zero_residual")]:
             m.conv1.weight.add_(torch.randn_like(m.conv1.weight))
     assert torch.allclose(critic(x, labels), scores) and torch.allclose(generator(z, labels), images)
-    plain = _build(host, ["critic=resnet", "critic.width=8", "critic.norm=none", "generator=resnet", "generator.base=32", "generator.norm=none"])
+    plain = _build(
+        host, ["critic=resnet", "critic.width=8", "critic.norm=none", "generator=resnet", "generator.base=32", "generator.norm=none"]
+    )
     assert all(b.conv2.weight.abs().sum() > 0 for b in plain.critic.blocks)  # off by default
 
 
@@ -188,8 +201,18 @@ def test_he_init_lets_a_generator_without_norm_layers_pass_its_signal(host):
     (measured: per-pixel spread 0.001 at 28x28); ``generator.init=he`` keeps it (0.3)."""
     spreads = {}
     for init in ("torch", "he"):
-        gen = _build(host, ["generator=resnet", "generator.base=64", "generator.z_dim=16", "generator.dropout=0",
-                            "generator.norm=none", "generator.zero_init=true", f"generator.init={init}"]).generator
+        gen = _build(
+            host,
+            [
+                "generator=resnet",
+                "generator.base=64",
+                "generator.z_dim=16",
+                "generator.dropout=0",
+                "generator.norm=none",
+                "generator.zero_init=true",
+                f"generator.init={init}",
+            ],
+        ).generator
         images = gen(torch.randn(32, 16), torch.arange(32) % 10)  # (32, 1, 28, 28)
         spreads[init] = images.std(0).mean().item()  # how much the images differ between noise vectors
     assert spreads["torch"] < 0.01 and spreads["he"] > 0.1, spreads
@@ -269,8 +292,18 @@ def test_the_fused_critic_pass_gives_the_same_paired_losses(host, tmp_path):
 
 
 def test_the_r3gan_small_preset_trains_a_few_steps_without_nan(host, tmp_path):
-    cfg = resolve(["preset=r3gan-small", "data=synthetic", "data.size=28", "train.steps=4", "train.progress=false",
-                   "train.batch_size=8", f"out={tmp_path}"], host)
+    cfg = resolve(
+        [
+            "preset=r3gan-small",
+            "data=synthetic",
+            "data.size=28",
+            "train.steps=4",
+            "train.progress=false",
+            "train.batch_size=8",
+            f"out={tmp_path}",
+        ],
+        host,
+    )
     assert (cfg.name("loss"), cfg.name("constraint"), cfg.train.betas) == ("rpgan", "r1r2", (0.0, 0.99))
     assert cfg.options("critic").norm == "none" and cfg.options("critic").zero_init
     assert cfg.options("generator").norm == "none" and cfg.options("generator").zero_init and cfg.options("generator").init == "he"
@@ -297,5 +330,10 @@ def test_the_two_process_comparison_would_catch_a_mispairing(host, tmp_path, mon
     monkeypatch.setattr(cls, "generator_loss", lambda self, fake, real=None: paired(self, fake, real.roll(1)))
     train_and_dump(host, CASES["rpgan"], tmp_path / "wrong", tmp_path / "wrong.safetensors")
     with pytest.raises(AssertionError, match="differs by"):
-        assert_same_training(load_file(str(tmp_path / "wrong.safetensors")), load_file(str(tmp_path / "right.safetensors")),
-                             "mispaired", critic_steps=2, generator_steps=1)
+        assert_same_training(
+            load_file(str(tmp_path / "wrong.safetensors")),
+            load_file(str(tmp_path / "right.safetensors")),
+            "mispaired",
+            critic_steps=2,
+            generator_steps=1,
+        )

@@ -92,7 +92,9 @@ def test_a_critic_that_hard_codes_batchnorm_is_refused_when_built(host):
 
 
 def test_clip_accepts_a_batchnorm_critic_and_clamps_weights(host):
-    cfg = resolve(["data=synthetic", "data.size=8", "critic.width=2", "critic.norm=batch", "constraint=clip", "constraint.limit=0.05"], host)
+    cfg = resolve(
+        ["data=synthetic", "data.size=8", "critic.width=2", "critic.norm=batch", "constraint=clip", "constraint.limit=0.05"], host
+    )
     models = build_models(cfg, ganzoo.DataSpec(1, 8, 10), host)
     with torch.no_grad():
         for p in models.critic.parameters():
@@ -158,7 +160,7 @@ def test_interpolates_lie_between_each_real_image_and_its_own_fake_and_keep_its_
     for name in ("gp", "lp"):
         critic = Recorder()
         _make(name).penalty(critic, real, fake, labels, step=0)
-        (x, seen), = critic.calls
+        ((x, seen),) = critic.calls
         assert torch.equal(seen, labels)
         alpha = ((x - fake) / (real - fake)).flatten(1)  # (N, pixels): one mixing weight per sample
         assert torch.allclose(alpha, alpha[:, :1].expand_as(alpha), atol=1e-4)
@@ -172,7 +174,7 @@ def test_dragan_perturbs_real_images_within_half_a_batch_std_and_keeps_their_lab
     labels = _labels(6)
     critic = Recorder()
     pen = _make("dragan", weight=1.0).penalty(critic, real, fake, labels, step=0)
-    (x, seen), = critic.calls
+    ((x, seen),) = critic.calls
     assert torch.equal(seen, labels)
     shift = x - real  # a_i * 0.5 * std(real) * u, with a_i and u in [0, 1)
     assert (shift >= 0).all() and (shift <= 0.5 * real.std() + 1e-6).all() and shift.abs().sum() > 0

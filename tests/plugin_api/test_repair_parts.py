@@ -18,11 +18,31 @@ TOY = ["data=synthetic", "data.n=16", "data.size=8", "data.num_classes=3", "trai
 def recipes(monkeypatch):
     """A catalogue with a default and two recipes, one more specific than the other."""
     found = {
-        "default": {"set": {"critic": "dcgan", "generator": "dcgan", "constraint": "none", "loss": "hinge", "data": "synthetic", "train.lr_d": 1e-3}},
-        "a": {"for": {"critic": "layernorm_cond"}, "set": {"critic": "layernorm_cond", "generator": "dcgan", "constraint": "none", "loss": "hinge",
-                                                           "data": "synthetic", "train.lr_d": 2e-3}},
-        "ab": {"for": {"critic": "layernorm_cond", "constraint": "gp"},
-               "set": {"critic": "layernorm_cond", "generator": "dcgan", "constraint": "gp", "loss": "wasserstein", "data": "synthetic", "train.lr_d": 3e-3}},
+        "default": {
+            "set": {"critic": "dcgan", "generator": "dcgan", "constraint": "none", "loss": "hinge", "data": "synthetic", "train.lr_d": 1e-3}
+        },
+        "a": {
+            "for": {"critic": "layernorm_cond"},
+            "set": {
+                "critic": "layernorm_cond",
+                "generator": "dcgan",
+                "constraint": "none",
+                "loss": "hinge",
+                "data": "synthetic",
+                "train.lr_d": 2e-3,
+            },
+        },
+        "ab": {
+            "for": {"critic": "layernorm_cond", "constraint": "gp"},
+            "set": {
+                "critic": "layernorm_cond",
+                "generator": "dcgan",
+                "constraint": "gp",
+                "loss": "wasserstein",
+                "data": "synthetic",
+                "train.lr_d": 3e-3,
+            },
+        },
     }
     monkeypatch.setattr(catalogue, "presets", lambda: found)
     return found
@@ -46,21 +66,38 @@ def test_a_run_that_names_a_recipes_components_starts_from_it(recipes):
 @pytest.mark.parametrize("join", ["noise", "map"])
 def test_the_resnet_generator_builds_every_layout_block_and_join(size, layout, block, join, one_thread):
     host = PluginHost(entry_points=[])
-    cfg = resolve([*TOY, f"data.size={size}", "generator=resnet", "generator.base=32", "generator.z_dim=8", f"generator.layout={layout}",
-                   f"generator.block={block}", f"generator.labels_join={join}", "generator.encoder=onehot_channel"], host)
+    cfg = resolve(
+        [
+            *TOY,
+            f"data.size={size}",
+            "generator=resnet",
+            "generator.base=32",
+            "generator.z_dim=8",
+            f"generator.layout={layout}",
+            f"generator.block={block}",
+            f"generator.labels_join={join}",
+            "generator.encoder=onehot_channel",
+        ],
+        host,
+    )
     models = build_models(cfg, ganzoo.DataSpec(1, size, 3), host)
     out = models.generator(torch.randn(4, 8), torch.tensor([0, 1, 2, 0]))
     assert out.shape == (4, 1, size, size) and out.abs().max() <= 1
     blocks = [m for m in models.generator.blocks if type(m).__name__.endswith("Block")]
-    assert len(blocks) == (7 if layout == "seed" else 4) and all(type(b).__name__ == ("SeedBlock" if block == "seed" else "PreActBlock") for b in blocks)
+    assert len(blocks) == (7 if layout == "seed" else 4) and all(
+        type(b).__name__ == ("SeedBlock" if block == "seed" else "PreActBlock") for b in blocks
+    )
     first = models.generator.project.in_features
     assert first == (8 + 3 if join == "noise" else 8)  # one-hot labels on the noise, or as channels of the first map
 
 
-@pytest.mark.parametrize("options,message", [
-    (["generator.layout=seed", "generator.base=48"], "multiple of 32"),
-    (["generator.dropout=0.25"], "layout=resnet has no dropout"),
-])
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        (["generator.layout=seed", "generator.base=48"], "multiple of 32"),
+        (["generator.dropout=0.25"], "layout=resnet has no dropout"),
+    ],
+)
 def test_the_resnet_generator_refuses_options_its_layout_cannot_take(options, message):
     with pytest.raises(ganzoo.ConfigError, match=message):
         resolve([*TOY, "generator=resnet", *options], PluginHost(entry_points=[]))
@@ -73,7 +110,11 @@ def test_the_critics_stem_norm_and_slope():
     norms = [m for m in critic.features if isinstance(m, (torch.nn.GroupNorm, torch.nn.LayerNorm))]
     assert len(norms) == 6 and all(isinstance(m, torch.nn.GroupNorm) and m.num_groups == 1 for m in norms)  # no norm on the first conv
     assert {m.negative_slope for m in critic.features if isinstance(m, torch.nn.LeakyReLU)} == {0.2}
-    seedlike = build_models(resolve([*TOY, "critic=layernorm_cond", "critic.stem_norm=true", "critic.norm.affine=elementwise"], host), ganzoo.DataSpec(1, 8, 3), host).critic
+    seedlike = build_models(
+        resolve([*TOY, "critic=layernorm_cond", "critic.stem_norm=true", "critic.norm.affine=elementwise"], host),
+        ganzoo.DataSpec(1, 8, 3),
+        host,
+    ).critic
     assert sum(isinstance(m, torch.nn.LayerNorm) for m in seedlike.features) == 7
 
 

@@ -53,14 +53,36 @@ def test_example_imports_only_the_public_api():
 @pytest.mark.slow  # a pytest process of its own
 def test_example_trains_by_name_and_passes_the_test_kit(tmp_path):
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "ganzoo.cli", "run", "critic=mlp_critic", "critic.hidden=16", "constraint=zero_gp",
-           "data=shapes", "data.n=60", "data.size=8", "generator.base=32", "generator.z_dim=8",
-           "train.steps=2", "train.batch_size=8", "train.n_critic=2", "train.progress=false", f"out={run}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ganzoo.cli",
+        "run",
+        "critic=mlp_critic",
+        "critic.hidden=16",
+        "constraint=zero_gp",
+        "data=shapes",
+        "data.n=60",
+        "data.size=8",
+        "generator.base=32",
+        "generator.z_dim=8",
+        "train.steps=2",
+        "train.batch_size=8",
+        "train.n_critic=2",
+        "train.progress=false",
+        f"out={run}",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_autoload_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert (run / "checkpoints").is_dir() and "mlp_critic" in (run / "config.json").read_text()
-    kit = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
-                         capture_output=True, text=True, env=_autoload_env(), cwd=EXAMPLE, timeout=300)
+    kit = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+        capture_output=True,
+        text=True,
+        env=_autoload_env(),
+        cwd=EXAMPLE,
+        timeout=300,
+    )
     assert kit.returncode == 0, kit.stdout + kit.stderr
 
 
@@ -71,7 +93,9 @@ def test_a_plugin_that_raises_on_import_is_named_and_ganzoo_still_works(tmp_path
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[ganzoo]\nbroken = broken_plugin_mod\n")
     env = {**_autoload_env(), "PYTHONPATH": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "ganzoo.cli", "list", "critic", "--json"], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganzoo.cli", "list", "critic", "--json"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 0
     assert "broken" in proc.stderr and "broken-plugin" in proc.stderr and "broken on purpose" in proc.stderr
     assert "layernorm_cond" in proc.stdout
@@ -83,14 +107,25 @@ def test_new_plugin_skeleton_installs_and_its_test_passes(tmp_path, capsys):
     pkg = tmp_path / "ganzoo-my-critic"
     assert (pkg / "pyproject.toml").is_file() and (pkg / "ganzoo_my_critic" / "__init__.py").is_file()
     prefix = tmp_path / "prefix"
-    install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--prefix", str(prefix), str(pkg)],
-                             capture_output=True, text=True, timeout=300)
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--prefix", str(prefix), str(pkg)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert install.returncode == 0, install.stderr
     site = next(prefix.rglob("site-packages"))
     env = {**_autoload_env(), "PYTHONPATH": str(site)}
     listed = subprocess.run([sys.executable, "-m", "ganzoo.cli", "plugins", "--json"], capture_output=True, text=True, env=env, timeout=120)
     assert '"my_critic"' in listed.stdout, listed.stderr
-    test = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(pkg)], capture_output=True, text=True, env=env, cwd=pkg, timeout=600)
+    test = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(pkg)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=pkg,
+        timeout=600,
+    )
     assert test.returncode == 0, test.stdout + test.stderr
     assert "2 passed" in test.stdout
 

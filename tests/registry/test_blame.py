@@ -78,27 +78,41 @@ def test_a_normaliser_that_raises_while_a_network_is_built_is_blamed_not_the_cri
     with pytest.raises(PluginError) as err:
         build_models(cfg, load_data(cfg, broken_host).spec, broken_host)
     message = str(err.value)
-    assert message.startswith("The normaliser 'broken_norm' (from plugin 'broken-parts', distribution 'ganzoo-broken-parts') raised ValueError: cannot normalise")
+    assert message.startswith(
+        "The normaliser 'broken_norm' (from plugin 'broken-parts', distribution 'ganzoo-broken-parts') raised ValueError: cannot normalise"
+    )
     assert "while ganzoo built the critic 'layernorm_cond'" in message and "choose another normaliser" in message
 
 
 def test_a_dataset_that_raises_something_else_than_dataerror_is_named(broken_host):
-    with pytest.raises(PluginError, match=r"The dataset 'broken_data' \(from plugin 'broken-parts', distribution 'ganzoo-broken-parts'\) raised KeyError: 'labels.csv' while loading the data \(data=broken_data\)"):
+    with pytest.raises(
+        PluginError,
+        match=r"The dataset 'broken_data' \(from plugin 'broken-parts', distribution 'ganzoo-broken-parts'\) raised KeyError: 'labels.csv' while loading the data \(data=broken_data\)",
+    ):
         load_data(resolve([*NO_DATA_OPTIONS, "data=broken_data"], broken_host), broken_host)
 
 
 def test_a_loss_that_raises_is_named_before_training(broken_host):
     cfg = resolve([*TINY, "loss=broken_loss"], broken_host)
-    with pytest.raises(PluginError, match=r"The loss 'broken_loss' .* raised RuntimeError: .* while trying the loss 'broken_loss' on two scores before training"):
+    with pytest.raises(
+        PluginError,
+        match=r"The loss 'broken_loss' .* raised RuntimeError: .* while trying the loss 'broken_loss' on two scores before training",
+    ):
         build_models(cfg, load_data(cfg, broken_host).spec, broken_host)
 
 
-@pytest.mark.parametrize("extra,fragment", [
-    (["constraint=broken_penalty"], "The constraint 'broken_penalty' (from plugin 'broken-parts', distribution 'ganzoo-broken-parts') raised ZeroDivisionError: gamma / 0 while training (generator step 1 of"),
-    (["data=broken_data"], "The dataset 'broken_data'"),
-    (["critic.norm=broken_norm"], "The normaliser 'broken_norm'"),
-    (["loss=broken_loss"], "The loss 'broken_loss'"),
-])
+@pytest.mark.parametrize(
+    "extra,fragment",
+    [
+        (
+            ["constraint=broken_penalty"],
+            "The constraint 'broken_penalty' (from plugin 'broken-parts', distribution 'ganzoo-broken-parts') raised ZeroDivisionError: gamma / 0 while training (generator step 1 of",
+        ),
+        (["data=broken_data"], "The dataset 'broken_data'"),
+        (["critic.norm=broken_norm"], "The normaliser 'broken_norm'"),
+        (["loss=broken_loss"], "The loss 'broken_loss'"),
+    ],
+)
 def test_through_the_cli_each_failure_is_one_paragraph_and_exit_2(broken_host, monkeypatch, tmp_path, capsys, extra, fragment):
     monkeypatch.setattr(host_module, "_default", broken_host)
     base = NO_DATA_OPTIONS if "data=broken_data" in extra else TINY
@@ -124,13 +138,18 @@ def test_a_hook_that_raises_while_registering_is_named_with_its_distribution_and
     monkeypatch.setitem(sys.modules, "ganzoo_test_registering_bomb", module)
     ep = md.EntryPoint(name="regbomb", value="ganzoo_test_registering_bomb", group="ganzoo")._for(_Dist("ganzoo-regbomb"))
     real = md.entry_points
-    monkeypatch.setattr(md, "entry_points", lambda group=None, **kw: [ep] if group == "ganzoo" else real(group=group, **kw) if group else real(**kw))
+    monkeypatch.setattr(
+        md, "entry_points", lambda group=None, **kw: [ep] if group == "ganzoo" else real(group=group, **kw) if group else real(**kw)
+    )
     monkeypatch.delenv("GANZOO_DISABLE_PLUGIN_AUTOLOAD")
     monkeypatch.setattr(host_module, "_default", None)
     assert main(["plugins"]) == 0
     captured = capsys.readouterr()
     err, out = " ".join(captured.err.split()), " ".join(captured.out.split())
-    assert "Plugin 'regbomb' from distribution 'ganzoo-regbomb' failed in register_critics: RuntimeError: no such layer. Its components were skipped." in err
+    assert (
+        "Plugin 'regbomb' from distribution 'ganzoo-regbomb' failed in register_critics: RuntimeError: no such layer. Its components were skipped."
+        in err
+    )
     assert "regbomb" in out and "failed" in out and "ganzoo-regbomb" in out
     assert main(["plugins", "--json"]) == 0
     listed = {p["name"]: p for p in __import__("json").loads(capsys.readouterr().out)}

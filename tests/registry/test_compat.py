@@ -18,10 +18,30 @@ SYNTH = ["preset=wgan-gp-paper", "data=synthetic", "data.size=8"]
 @pytest.mark.parametrize(
     "overrides,fragments",
     [
-        (["critic.norm=spectral", "constraint=clip"], ["constraint=clip rewrites the critic's raw weights", "critic.norm=spectral", "constraint=none"]),
-        (["critic.encoder=cbn"], ["encoder 'cbn' cannot be used in a critic", "works in: generator", "Encoders valid in a critic: embed_channel, none, onehot_channel, projection"]),
-        (["generator.encoder=projection"], ["encoder 'projection' cannot be used in a generator", "works in: critic", "Encoders valid in a generator: cbn, embed_channel, none, onehot_channel"]),
-        (["generator=mlp", "generator.norm=instance"], ["generator=mlp applies its norm layers to 1x1", "generator.norm=batch, group, layer, none or spectral"]),
+        (
+            ["critic.norm=spectral", "constraint=clip"],
+            ["constraint=clip rewrites the critic's raw weights", "critic.norm=spectral", "constraint=none"],
+        ),
+        (
+            ["critic.encoder=cbn"],
+            [
+                "encoder 'cbn' cannot be used in a critic",
+                "works in: generator",
+                "Encoders valid in a critic: embed_channel, none, onehot_channel, projection",
+            ],
+        ),
+        (
+            ["generator.encoder=projection"],
+            [
+                "encoder 'projection' cannot be used in a generator",
+                "works in: critic",
+                "Encoders valid in a generator: cbn, embed_channel, none, onehot_channel",
+            ],
+        ),
+        (
+            ["generator=mlp", "generator.norm=instance"],
+            ["generator=mlp applies its norm layers to 1x1", "generator.norm=batch, group, layer, none or spectral"],
+        ),
         (["critic.norm=batch", "constraint=r1"], ["batch-coupled", "constraint=clip or none"]),
     ],
 )

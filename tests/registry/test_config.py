@@ -10,7 +10,9 @@ def test_parse_overrides_splits_on_first_equals_and_later_wins():
     assert parse_overrides(["a=1", "b.c=x=y", "a=2"]) == {"a": "2", "b.c": "x=y"}
 
 
-@pytest.mark.parametrize("raw,expected", [("5", "5"), ("[1, 2]", ["1", "2"]), ("[]", []), ("[[0,0.9],[0.5,0.99]]", [["0", "0.9"], ["0.5", "0.99"]])])
+@pytest.mark.parametrize(
+    "raw,expected", [("5", "5"), ("[1, 2]", ["1", "2"]), ("[]", []), ("[[0,0.9],[0.5,0.99]]", [["0", "0.9"], ["0.5", "0.99"]])]
+)
 def test_parse_value(raw, expected):
     assert parse_value(raw) == expected
 
@@ -34,11 +36,14 @@ def test_betas_parse_from_a_bracketed_list(host):
     assert resolve(["train.betas=[0.5,0.99]"], host).train.betas == (0.5, 0.99)
 
 
-@pytest.mark.parametrize("item,did_you_mean", [
-    ("train.betas=0.5,0.999", "train.betas=[0.5,0.999]"),
-    ("resume.allow=train.lr_d,train.steps", "resume.allow=[train.lr_d,train.steps]"),
-    ("train.betas=[0,0.9],[0.5,0.99]", "train.betas=[[0,0.9],[0.5,0.99]]"),
-])
+@pytest.mark.parametrize(
+    "item,did_you_mean",
+    [
+        ("train.betas=0.5,0.999", "train.betas=[0.5,0.999]"),
+        ("resume.allow=train.lr_d,train.steps", "resume.allow=[train.lr_d,train.steps]"),
+        ("train.betas=[0,0.9],[0.5,0.99]", "train.betas=[[0,0.9],[0.5,0.99]]"),
+    ],
+)
 def test_a_bare_comma_means_alternatives_and_one_run_refuses_them(item, did_you_mean, capsys):
     """One meaning of key=a,b everywhere: alternatives (ganzoo sweep, bench --matrix); a run takes one
     value per key, so it refuses them with the list form as its did-you-mean."""
@@ -95,7 +100,17 @@ def test_to_dict_round_trips_through_resolve(host):
 def test_each_key_goes_where_its_shape_says():
     from ganzoo.registry.keys import route
 
-    r = route({"critic": "dcgan", "critic.norm": "layer", "critic.norm.groups": "8", "train.steps": "3", "seed": "1", "resume": "x", "resume.allow": "seed"})
+    r = route(
+        {
+            "critic": "dcgan",
+            "critic.norm": "layer",
+            "critic.norm.groups": "8",
+            "train.steps": "3",
+            "seed": "1",
+            "resume": "x",
+            "resume.allow": "seed",
+        }
+    )
     assert r.picks == {"critic": "dcgan"} and r.options["critic"] == {"norm": "layer"} and r.options["train"] == {"steps": "3"}
     assert r.nested["critic"] == {"norm": {"groups": "8"}} and r.scalars == {"seed": "1", "resume": "x"}
     for bad in ("critic.", "train", "seed.x", "train.a.b", "critic.norm.groups.x", ".critic"):

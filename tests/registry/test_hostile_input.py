@@ -29,21 +29,55 @@ from ganzoo.runs.launch import start
 
 FULL = os.environ.get("GANZOO_SLOW") == "full"
 FUZZ = settings(
-    max_examples=3000 if FULL else 300, deadline=None, derandomize=not FULL, database=None,
+    max_examples=3000 if FULL else 300,
+    deadline=None,
+    derandomize=not FULL,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 CLI_FUZZ = settings(FUZZ, max_examples=600 if FULL else 60)
 
 _HOST = PluginHost(entry_points=[])
-COMPONENTS = {slot: sorted(_HOST.components("dataset" if slot == "data" else slot)) for slot in ("critic", "generator", "constraint", "loss", "data")}
+COMPONENTS = {
+    slot: sorted(_HOST.components("dataset" if slot == "data" else slot)) for slot in ("critic", "generator", "constraint", "loss", "data")
+}
 OPTION_KEYS = sorted(
-    {f"{slot}.{f}" for slot, names in COMPONENTS.items() for n in names for f in _HOST.get("dataset" if slot == "data" else slot, n).Config.model_fields}
+    {
+        f"{slot}.{f}"
+        for slot, names in COMPONENTS.items()
+        for n in names
+        for f in _HOST.get("dataset" if slot == "data" else slot, n).Config.model_fields
+    }
     | {f"train.{f}" for f in TrainConfig.model_fields}
 )
 KEYS = [*COMPONENTS, *OPTION_KEYS, "seed", "out", "preset", "resume", "resume.allow"]
 NAMES = sorted({n for names in COMPONENTS.values() for n in names} | {"layer", "batch", "none", "embed_channel", "seed", "default"})
-SPECIAL = ["", " ", "nan", "inf", "-inf", "1e308", "-1", "0", "1e-400", "99999999999999999999999", "true", "None",
-           "[]", "[1, 2]", ",", "0.5,0.9", "a=b", "=", "..", "\u00e9\u6f22", "0x10", "1_000", "[", "]"]
+SPECIAL = [
+    "",
+    " ",
+    "nan",
+    "inf",
+    "-inf",
+    "1e308",
+    "-1",
+    "0",
+    "1e-400",
+    "99999999999999999999999",
+    "true",
+    "None",
+    "[]",
+    "[1, 2]",
+    ",",
+    "0.5,0.9",
+    "a=b",
+    "=",
+    "..",
+    "\u00e9\u6f22",
+    "0x10",
+    "1_000",
+    "[",
+    "]",
+]
 
 
 def _mutated_key() -> st.SearchStrategy[str]:
@@ -58,7 +92,10 @@ def _value(small: bool) -> st.SearchStrategy[str]:
     numbers = st.integers(0, 40) if small else st.integers(-(10**30), 10**30)
     floats = st.floats(0, 1, allow_nan=False) if small else st.floats(allow_nan=True, allow_infinity=True)
     return st.one_of(
-        st.sampled_from(NAMES), st.sampled_from(SPECIAL), numbers.map(str), floats.map(repr),
+        st.sampled_from(NAMES),
+        st.sampled_from(SPECIAL),
+        numbers.map(str),
+        floats.map(repr),
         st.text(max_size=10) if not small else st.sampled_from(["x", "layr"]),
     )
 
@@ -144,9 +181,12 @@ def test_cli_examples_fail_cleanly_before_any_file_is_written(items, fragment, t
 def test_a_key_given_twice_is_refused_naming_both_values(command, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     twice = [*TINY_DRY, "train.steps=8", "train.steps=3"]
-    argv = {"run": ["run", *twice, "out=run"], "sweep": ["sweep", *twice, "constraint=gp,clip", "out=sweep", "--no-eval"],
-            "bench": ["bench", *twice, "--rounds", "1"],
-            "tune": ["tune", *twice, "--space", "train.lr_d=log:1e-5..1e-3", "--objective", "class_consistency:max", "--study", "study"]}[command]
+    argv = {
+        "run": ["run", *twice, "out=run"],
+        "sweep": ["sweep", *twice, "constraint=gp,clip", "out=sweep", "--no-eval"],
+        "bench": ["bench", *twice, "--rounds", "1"],
+        "tune": ["tune", *twice, "--space", "train.lr_d=log:1e-5..1e-3", "--objective", "class_consistency:max", "--study", "study"],
+    }[command]
     if command == "tune":
         pytest.importorskip("optuna")
     assert main(argv) == 2

@@ -80,10 +80,26 @@ def _raise(register):
 BROKEN = {
     "raises on import": ("ganzoo_test_import_bomb", None, "ImportError: cannot initialise the bomb"),
     "raises inside a hook": ("ganzoo_test_hook_bomb", _plugin("register_critics", _raise), "boom inside the hook"),
-    "registers a class without a name": ("ganzoo_test_nameless", _plugin("register_critics", _register(type("Nameless", (ganzoo.Critic,), {}))), "without a valid `name`"),
-    "registers a class whose Config is None": ("ganzoo_test_no_config", _plugin("register_losses", _register(type("NoConfig", (ganzoo.Loss,), {"name": "no_config", "Config": None}))), "`Config` is not a pydantic model"),
-    "registers something that is not a component": ("ganzoo_test_not_a_class", _plugin("register_losses", _register(len)), "not a subclass of ganzoo.Loss"),
-    "misspells a hook": ("ganzoo_test_typo", types.SimpleNamespace(register_critcs=ganzoo.hookimpl(lambda register: None)), "register_critcs"),
+    "registers a class without a name": (
+        "ganzoo_test_nameless",
+        _plugin("register_critics", _register(type("Nameless", (ganzoo.Critic,), {}))),
+        "without a valid `name`",
+    ),
+    "registers a class whose Config is None": (
+        "ganzoo_test_no_config",
+        _plugin("register_losses", _register(type("NoConfig", (ganzoo.Loss,), {"name": "no_config", "Config": None}))),
+        "`Config` is not a pydantic model",
+    ),
+    "registers something that is not a component": (
+        "ganzoo_test_not_a_class",
+        _plugin("register_losses", _register(len)),
+        "not a subclass of ganzoo.Loss",
+    ),
+    "misspells a hook": (
+        "ganzoo_test_typo",
+        types.SimpleNamespace(register_critcs=ganzoo.hookimpl(lambda register: None)),
+        "register_critcs",
+    ),
 }
 
 
@@ -123,7 +139,17 @@ def test_broken_plugin_through_the_cli_is_a_warning_not_a_failure(monkeypatch, c
     _import_bomb(monkeypatch, tmp_path, "ganzoo_test_import_bomb")
     real = md.entry_points
     # Only ganzoo's group is replaced: other libraries (triton, loaded lazily by torch) look up their own.
-    monkeypatch.setattr(md, "entry_points", lambda group=None, **kw: [_ep("bomb", "ganzoo_test_import_bomb:plugin", "bomb-dist")] if group == "ganzoo" else real(group=group, **kw) if group else real(**kw))
+    monkeypatch.setattr(
+        md,
+        "entry_points",
+        lambda group=None, **kw: (
+            [_ep("bomb", "ganzoo_test_import_bomb:plugin", "bomb-dist")]
+            if group == "ganzoo"
+            else real(group=group, **kw)
+            if group
+            else real(**kw)
+        ),
+    )
     monkeypatch.delenv("GANZOO_DISABLE_PLUGIN_AUTOLOAD")
     monkeypatch.setattr(plugins, "_default", None)
     assert main(["list", "critic", "--json"]) == 0

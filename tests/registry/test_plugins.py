@@ -85,7 +85,10 @@ def test_duplicate_name_is_an_error_naming_both_providers(host):
     [
         (type("NoName", (ganzoo.Critic,), {}), "without a valid `name`"),
         (type("NotACritic", (), {"name": "x"}), "not a subclass of ganzoo.Critic"),
-        (type("LooseConfig", (ganzoo.Critic,), {"name": "loose", "Config": type("C", (__import__("pydantic").BaseModel,), {})}), "extra='forbid'"),
+        (
+            type("LooseConfig", (ganzoo.Critic,), {"name": "loose", "Config": type("C", (__import__("pydantic").BaseModel,), {})}),
+            "extra='forbid'",
+        ),
     ],
 )
 def test_invalid_registration_names_the_plugin(host, bad, fragment):

@@ -28,9 +28,7 @@ def test_every_builtin_module_in_the_plugins_folder_is_catalogued():
 
     root = Path(ganzoo_plugins.__file__).parent
     on_disk = {
-        "ganzoo_plugins." + ".".join(p.relative_to(root).with_suffix("").parts)
-        for p in root.rglob("*.py")
-        if p.name != "__init__.py"
+        "ganzoo_plugins." + ".".join(p.relative_to(root).with_suffix("").parts) for p in root.rglob("*.py") if p.name != "__init__.py"
     }
     assert on_disk == set(load_catalogue()["plugins"])
 

@@ -31,11 +31,18 @@ def test_default_recipe_learns_conditional_digits(tmp_path, mnist5k_cache):
     run_dir = tmp_path / "run"
     steps = [] if FULL else ["train.steps=300"]
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "ganzoo.cli", "run", *steps, f"out={run_dir}", "train.progress=false"],
-                          capture_output=True, text=True, env=env, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganzoo.cli", "run", *steps, f"out={run_dir}", "train.progress=false"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
     wall = time.perf_counter() - started
     assert proc.returncode == 0, proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "ganzoo.cli", "eval", str(run_dir), "--json"], capture_output=True, text=True, env=env, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganzoo.cli", "eval", str(run_dir), "--json"], capture_output=True, text=True, env=env, timeout=1800
+    )
     assert proc.returncode == 0, proc.stderr
     scores = json.loads(proc.stdout)
     print("default recipe:", {k: scores[k] for k in ("class_acc", "diversity", "fd_ratio")}, f"run {wall:.0f} s")

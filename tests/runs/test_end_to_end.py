@@ -29,7 +29,12 @@ def test_ganzoo_run_on_mnist5k_then_sample(tmp_path):
     assert list((run_dir / "checkpoints").glob("step-*/weights.safetensors"))
 
     out = tmp_path / "samples.npz"
-    proc = subprocess.run([sys.executable, "-m", "ganzoo.cli", "sample", str(run_dir), "--per-class", "3", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ganzoo.cli", "sample", str(run_dir), "--per-class", "3", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     data = np.load(out)
     assert data["images"].shape == (30, 1, 28, 28) and data["images"].dtype == np.uint8

@@ -46,8 +46,18 @@ def config_texts(acc: EventAccumulator) -> list[tuple[int, dict]]:
 
 def test_events_hold_the_losses_scores_grids_and_config_of_metrics_jsonl(tmp_path, monkeypatch):
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
-    run = start([*TINY, "train.steps=4", "train.sample_every=2", "train.eval_every=2", "train.eval_n=10",
-                 "train.tensorboard=true", f"out={tmp_path / 'run'}"], PluginHost(entry_points=[]))
+    run = start(
+        [
+            *TINY,
+            "train.steps=4",
+            "train.sample_every=2",
+            "train.eval_every=2",
+            "train.eval_n=10",
+            "train.tensorboard=true",
+            f"out={tmp_path / 'run'}",
+        ],
+        PluginHost(entry_points=[]),
+    )
     acc = events(run / "tensorboard")
     lines = metrics(run)
     steps = [r for r in lines if "loss_d" in r]

@@ -204,8 +204,12 @@ def test_a_foreign_config_json_is_named_not_a_traceback(tmp_path, capsys, conten
     other = tmp_path / "other-tool"
     other.mkdir()
     (other / "config.json").write_text(content)
-    argv = {"resume": ["run", f"resume={other}"], "compare": ["compare", str(other)],
-            "sample": ["sample", str(other), "--out", str(tmp_path / "s.npz")], "eval": ["eval", str(other)]}[command]
+    argv = {
+        "resume": ["run", f"resume={other}"],
+        "compare": ["compare", str(other)],
+        "sample": ["sample", str(other), "--out", str(tmp_path / "s.npz")],
+        "eval": ["eval", str(other)],
+    }[command]
     code, err = call(argv, capsys)
     assert code == 2 and "Traceback" not in err
     assert "not a ganzoo run record" in err or "is not valid JSON" in err

@@ -22,43 +22,110 @@ STEPS = 30 if FULL else 2
 # Each run: the options that pick components, then (tiny-size options, used unless FULL).
 RUNS = {
     "seed-parts": (
-        ["critic=layernorm_cond", "critic.norm=layer", "critic.encoder=embed_channel", "generator=resnet",
-         "generator.norm=batch", "generator.encoder=embed_channel", "constraint=gp", "loss=wasserstein"],
+        [
+            "critic=layernorm_cond",
+            "critic.norm=layer",
+            "critic.encoder=embed_channel",
+            "generator=resnet",
+            "generator.norm=batch",
+            "generator.encoder=embed_channel",
+            "constraint=gp",
+            "loss=wasserstein",
+        ],
         ["critic.width=2", "generator.base=32"],
     ),
     "sngan-projection": (
-        ["critic=dcgan", "critic.norm=spectral", "critic.encoder=projection", "generator=dcgan", "generator.norm=batch",
-         "generator.encoder=cbn", "generator.upsample=transposed", "constraint=none", "loss=hinge", "train.ema=0.999"],
+        [
+            "critic=dcgan",
+            "critic.norm=spectral",
+            "critic.encoder=projection",
+            "generator=dcgan",
+            "generator.norm=batch",
+            "generator.encoder=cbn",
+            "generator.upsample=transposed",
+            "constraint=none",
+            "loss=hinge",
+            "train.ema=0.999",
+        ],
         ["critic.width=2", "generator.base=8"],
     ),
     "lp-onehot": (
-        ["critic=resnet", "critic.norm=instance", "critic.encoder=onehot_channel", "generator=mlp", "generator.norm=layer",
-         "generator.encoder=onehot_channel", "constraint=lp", "loss=nonsaturating"],
+        [
+            "critic=resnet",
+            "critic.norm=instance",
+            "critic.encoder=onehot_channel",
+            "generator=mlp",
+            "generator.norm=layer",
+            "generator.encoder=onehot_channel",
+            "constraint=lp",
+            "loss=nonsaturating",
+        ],
         ["critic.width=2", "generator.width=16"],
     ),
     "r1-unconditional": (
-        ["critic=dcgan", "critic.norm=group", "critic.encoder=none", "generator=resnet", "generator.norm=group",
-         "generator.encoder=none", "constraint=r1", "constraint.interval=2", "loss=wasserstein"],
+        [
+            "critic=dcgan",
+            "critic.norm=group",
+            "critic.encoder=none",
+            "generator=resnet",
+            "generator.norm=group",
+            "generator.encoder=none",
+            "constraint=r1",
+            "constraint.interval=2",
+            "loss=wasserstein",
+        ],
         ["critic.width=2", "critic.norm.groups=2", "generator.base=32"],
     ),
     "dragan": (
-        ["critic=resnet", "critic.norm=none", "critic.encoder=embed_channel", "generator=dcgan", "generator.norm=instance",
-         "generator.encoder=embed_channel", "constraint=dragan", "loss=hinge"],
+        [
+            "critic=resnet",
+            "critic.norm=none",
+            "critic.encoder=embed_channel",
+            "generator=dcgan",
+            "generator.norm=instance",
+            "generator.encoder=embed_channel",
+            "constraint=dragan",
+            "loss=hinge",
+        ],
         ["critic.width=2", "generator.base=8"],
     ),
     "clip-batchnorm": (
-        ["critic=layernorm_cond", "critic.norm=batch", "critic.encoder=onehot_channel", "generator=mlp",
-         "generator.norm=none", "generator.encoder=cbn", "constraint=clip", "loss=nonsaturating"],
+        [
+            "critic=layernorm_cond",
+            "critic.norm=batch",
+            "critic.encoder=onehot_channel",
+            "generator=mlp",
+            "generator.norm=none",
+            "generator.encoder=cbn",
+            "constraint=clip",
+            "loss=nonsaturating",
+        ],
         ["critic.width=2", "generator.width=16"],
     ),
     "r3gan-parts": (
-        ["critic=resnet", "critic.norm=none", "critic.encoder=projection", "generator=resnet", "generator.norm=none",
-         "generator.encoder=embed_channel", "constraint=r1r2", "loss=rpgan"],
+        [
+            "critic=resnet",
+            "critic.norm=none",
+            "critic.encoder=projection",
+            "generator=resnet",
+            "generator.norm=none",
+            "generator.encoder=embed_channel",
+            "constraint=r1r2",
+            "loss=rpgan",
+        ],
         ["critic.width=2", "generator.base=32"],
     ),
     "r2-lsgan": (
-        ["critic=dcgan", "critic.norm=layer", "critic.encoder=embed_channel", "generator=dcgan", "generator.norm=batch",
-         "generator.encoder=cbn", "constraint=r2", "loss=lsgan"],
+        [
+            "critic=dcgan",
+            "critic.norm=layer",
+            "critic.encoder=embed_channel",
+            "generator=dcgan",
+            "generator.norm=batch",
+            "generator.encoder=cbn",
+            "constraint=r2",
+            "loss=lsgan",
+        ],
         ["critic.width=2", "generator.base=8"],
     ),
 }
@@ -66,9 +133,16 @@ RUNS = {
 
 def _picked(overrides):
     """(kind, name) of every component a run's overrides pick."""
-    kinds = {"critic": "critic", "generator": "generator", "constraint": "constraint", "loss": "loss",
-             "critic.norm": "normaliser", "generator.norm": "normaliser",
-             "critic.encoder": "encoder", "generator.encoder": "encoder"}
+    kinds = {
+        "critic": "critic",
+        "generator": "generator",
+        "constraint": "constraint",
+        "loss": "loss",
+        "critic.norm": "normaliser",
+        "generator.norm": "normaliser",
+        "critic.encoder": "encoder",
+        "generator.encoder": "encoder",
+    }
     return {(kinds[k], v) for k, _, v in (o.partition("=") for o in overrides) if k in kinds}
 
 

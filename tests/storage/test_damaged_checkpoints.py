@@ -24,7 +24,6 @@ from ganzoo.registry.host import PluginHost
 from ganzoo.runs.launch import start
 
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one intra-op thread for this module
 
 
@@ -160,7 +159,10 @@ def test_leftovers_of_interrupted_writes_are_removed_and_nothing_else(run):
     users = root / f".tmp-step-00000005-{dead}"  # named like a leftover, but holding the user's own file
     users.mkdir()
     (users / "mydata.csv").write_text("1,2")
-    stale = [temporary(run / name).with_name(temporary(run / name).name.replace(str(os.getpid()), str(dead))) for name in ("config.json", "metrics.jsonl")]
+    stale = [
+        temporary(run / name).with_name(temporary(run / name).name.replace(str(os.getpid()), str(dead)))
+        for name in ("config.json", "metrics.jsonl")
+    ]
     stale.append(run / "samples" / f".step-00000004.tmp-{dead}.png")
     kept = [run / f".notes.tmp-{dead}.txt", run / "samples" / "my-notes.tmp"]
     for f in [*stale, *kept]:
@@ -213,7 +215,8 @@ def test_no_source_file_unpickles():
     roots = [Path(__file__).resolve().parents[2] / d for d in ("ganzoo", "plugins")]
     offenders = [
         f"{f}: {needle}"
-        for root in roots for f in root.rglob("*.py")
+        for root in roots
+        for f in root.rglob("*.py")
         for needle in ("torch.load(", "import pickle", "pickle.load", "cloudpickle", "dill", "allow_pickle=True")
         if needle in f.read_text()
     ]

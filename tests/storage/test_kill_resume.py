@@ -91,8 +91,17 @@ def _play(run_dir: Path, extra: list[str], stages: list[str]) -> list[dict]:
                 pass
         hidden = sorted(p.name.split("-")[0] for p in (run_dir / "checkpoints").glob(".*")) if (run_dir / "checkpoints").exists() else []
         entries = sorted(p.name for p in (run_dir / "checkpoints").iterdir()) if (run_dir / "checkpoints").exists() else []
-        seen.append({"stage": stage, "returncode": proc.returncode, "stderr": err, "checkpoints": [p.name for p in ckpts], "loadable": loadable,
-                     "hidden": hidden, "entries": entries})
+        seen.append(
+            {
+                "stage": stage,
+                "returncode": proc.returncode,
+                "stderr": err,
+                "checkpoints": [p.name for p in ckpts],
+                "loadable": loadable,
+                "hidden": hidden,
+                "entries": entries,
+            }
+        )
     return seen
 
 

@@ -83,14 +83,18 @@ def assert_same_training(a, b, what, *, lr_d=1e-4, lr_g=1e-4, critic_steps, gene
             continue
         net = k.split("/")[0].removesuffix("_ema")
         diff = (a[k].double() - b[k].double()).abs().max().item()
-        assert diff <= bounds[net], f"{what}: {k} differs by {diff:.2e}, more than {ADAM_STEP_FRACTION} of an Adam step per step ({bounds[net]:.2e})"
+        assert diff <= bounds[net], (
+            f"{what}: {k} differs by {diff:.2e}, more than {ADAM_STEP_FRACTION} of an Adam step per step ({bounds[net]:.2e})"
+        )
     for net in ("critic", "generator"):
         keys = [k for k in a if k.startswith(f"grad:{net}/")]
         if not keys:
             continue
         total = sum(b[k].double().square().sum() for k in keys).sqrt().item()
         error = sum((a[k].double() - b[k].double()).square().sum() for k in keys).sqrt().item()
-        assert error <= GRAD_RTOL * total, f"{what}: the {net}'s averaged gradient differs by {error / total:.2e} of its norm (allowed {GRAD_RTOL:g})"
+        assert error <= GRAD_RTOL * total, (
+            f"{what}: the {net}'s averaged gradient differs by {error / total:.2e} of its norm (allowed {GRAD_RTOL:g})"
+        )
 
 
 def _steps(case):
@@ -187,7 +191,9 @@ def test_a_killed_rank_ends_the_run_and_it_resumes_on_two_then_one_process(host,
     train_and_dump(host, [*BASE, "train.steps=5"], tmp_path / "unbroken5", tmp_path / "unbroken5.safetensors")
     unbroken = load_file(str(tmp_path / "unbroken5.safetensors"))
     weights = {k: v for k, v in unbroken.items() if not k.startswith("grad:")}
-    assert_same_training({k: v for k, v in final.items() if k in weights}, weights, "resumed on 1 process", critic_steps=10, generator_steps=5)
+    assert_same_training(
+        {k: v for k, v in final.items() if k in weights}, weights, "resumed on 1 process", critic_steps=10, generator_steps=5
+    )
 
 
 @pytest.mark.slow
@@ -223,16 +229,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("env,fragment", [
-    ({"RANK": "x"}, "RANK='x' is not usable: RANK is the rank of this process"),
-    ({"LOCAL_RANK": "zz"}, "LOCAL_RANK='zz' is not usable"),
-    ({"WORLD_SIZE": "two"}, "WORLD_SIZE='two' is not usable"),
-    ({"MASTER_PORT": "http"}, "MASTER_PORT='http' is not usable"),
-    ({"RANK": "2"}, "RANK=2 with WORLD_SIZE=2: the ranks of 2 processes are 0 to 1"),
-    ({"GANZOO_FAULT": "explode:generator_step:1@rank1"}, "GANZOO_FAULT='explode:generator_step:1@rank1': 'explode' is not an action"),
-    ({"GANZOO_FAULT": "raise:generator_step:1@rankone"}, "GANZOO_FAULT='raise:generator_step:1@rankone': the rank 'one' is not a whole number"),
-    ({"GANZOO_FAULT_RANK": "1"}, "GANZOO_FAULT_RANK is no longer read: one variable names the fault and its rank"),
-])
+@pytest.mark.parametrize(
+    "env,fragment",
+    [
+        ({"RANK": "x"}, "RANK='x' is not usable: RANK is the rank of this process"),
+        ({"LOCAL_RANK": "zz"}, "LOCAL_RANK='zz' is not usable"),
+        ({"WORLD_SIZE": "two"}, "WORLD_SIZE='two' is not usable"),
+        ({"MASTER_PORT": "http"}, "MASTER_PORT='http' is not usable"),
+        ({"RANK": "2"}, "RANK=2 with WORLD_SIZE=2: the ranks of 2 processes are 0 to 1"),
+        ({"GANZOO_FAULT": "explode:generator_step:1@rank1"}, "GANZOO_FAULT='explode:generator_step:1@rank1': 'explode' is not an action"),
+        (
+            {"GANZOO_FAULT": "raise:generator_step:1@rankone"},
+            "GANZOO_FAULT='raise:generator_step:1@rankone': the rank 'one' is not a whole number",
+        ),
+        ({"GANZOO_FAULT_RANK": "1"}, "GANZOO_FAULT_RANK is no longer read: one variable names the fault and its rank"),
+    ],
+)
 def test_malformed_torchrun_variables_are_one_paragraph_and_exit_2(tmp_path, capsys, monkeypatch, env, fragment):
     from ganzoo.cli import main
 

@@ -44,8 +44,8 @@ def test_ema_is_off_unless_a_preset_or_override_sets_it_and_validated(host):
 def test_checkpoint_holds_the_ema_and_sample_uses_it(host, tiny, tmp_path):
     run_dir = start(tiny("train.steps=3", "train.ema=0.9"), host)
     tensors = checkpoint.load(checkpoint.list_checkpoints(run_dir / "checkpoints")[-1])[0]
-    live = {k[len("generator/"):]: v for k, v in tensors.items() if k.startswith("generator/")}
-    avg = {k[len("generator_ema/"):]: v for k, v in tensors.items() if k.startswith("generator_ema/")}
+    live = {k[len("generator/") :]: v for k, v in tensors.items() if k.startswith("generator/")}
+    avg = {k[len("generator_ema/") :]: v for k, v in tensors.items() if k.startswith("generator_ema/")}
     assert live.keys() == avg.keys() and any(not torch.equal(live[k], avg[k]) for k in live)
     generator, _, _ = load_generator(run_dir, host)
     assert all(torch.equal(v, avg[k]) for k, v in generator.state_dict().items())

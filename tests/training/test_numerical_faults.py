@@ -130,7 +130,10 @@ def test_a_plugin_that_produces_nan_cannot_corrupt_the_run(host, tmp_path, monke
     name = host.register(NanLossPlugin(), name="nan-loss-plugin")
     try:
         with pytest.raises(NonFiniteError, match=r"the generator loss \(loss_g\)"):
-            start([*TINY_RUN, "loss=nan_test_loss", "constraint=clip", "train.steps=2", "train.max_retries=1", f"out={tmp_path / 'run'}"], host)
+            start(
+                [*TINY_RUN, "loss=nan_test_loss", "constraint=clip", "train.steps=2", "train.max_retries=1", f"out={tmp_path / 'run'}"],
+                host,
+            )
     finally:
         host.unregister(name)
     assert not checkpoint.list_checkpoints(tmp_path / "run" / "checkpoints")  # step 1 never succeeded: nothing to save
@@ -143,19 +146,22 @@ def test_no_fault_means_no_overhead_path(host, monkeypatch):
     assert trainer.guard.fault is None
 
 
-@pytest.mark.parametrize("spec,why", [
-    ("nan:loss_d", "cannot be read: the form is ACTION:POINT:N[:TIMES][@rankR]"),
-    ("boom:loss_d:1", "'boom' is not an action. Valid actions: kill"),
-    ("rise:loss_d:1", "'rise' is not an action. Did you mean 'raise'?"),
-    ("kill:loss_d:1", "'loss_d' is not a point for kill"),
-    ("raise:loss_g:1", "'loss_g' is not a point for raise"),
-    ("nan:critic_step:1", "'critic_step' is not a point for nan"),
-    ("nan:loss_d:x", "N 'x' is not a whole number of at least 1"),
-    ("nan:loss_d:0", "N '0' is not a whole number of at least 1"),
-    ("nan:loss_d:1:often", "TIMES 'often' is not a whole number"),
-    ("raise:generator_step:3@rank-1", "the rank '-1' is not a whole number of at least 0"),
-    ("raise:generator_step:3@1", "cannot be read"),
-])
+@pytest.mark.parametrize(
+    "spec,why",
+    [
+        ("nan:loss_d", "cannot be read: the form is ACTION:POINT:N[:TIMES][@rankR]"),
+        ("boom:loss_d:1", "'boom' is not an action. Valid actions: kill"),
+        ("rise:loss_d:1", "'rise' is not an action. Did you mean 'raise'?"),
+        ("kill:loss_d:1", "'loss_d' is not a point for kill"),
+        ("raise:loss_g:1", "'loss_g' is not a point for raise"),
+        ("nan:critic_step:1", "'critic_step' is not a point for nan"),
+        ("nan:loss_d:x", "N 'x' is not a whole number of at least 1"),
+        ("nan:loss_d:0", "N '0' is not a whole number of at least 1"),
+        ("nan:loss_d:1:often", "TIMES 'often' is not a whole number"),
+        ("raise:generator_step:3@rank-1", "the rank '-1' is not a whole number of at least 0"),
+        ("raise:generator_step:3@1", "cannot be read"),
+    ],
+)
 def test_a_malformed_fault_spec_is_a_clean_error(spec, why):
     from ganzoo import faults
     from ganzoo.errors import ConfigError

@@ -55,7 +55,24 @@ def test_bench_to_quality_reports_when_a_figure_is_first_reached(tmp_path, capsy
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "ttq.json"
     # 4 steps, scored at 2 and 4 (the figure is reached at the first score; training for the whole budget adds nothing)
-    assert main(["bench", *TINY, "train.steps=4", "--to-quality", "diversity=0", "--eval-every", "2", "--budget-minutes", "1", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                *TINY,
+                "train.steps=4",
+                "--to-quality",
+                "diversity=0",
+                "--eval-every",
+                "2",
+                "--budget-minutes",
+                "1",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     row = json.loads(out.read_text())["results"][0]
     assert row["reached"] and row["step"] == 2 and row["seconds"] > 0 and row["curve"][0][0] == 2
     assert "reached diversity 0" in capsys.readouterr().out
@@ -65,7 +82,9 @@ def test_bench_to_quality_reports_when_a_figure_is_first_reached(tmp_path, capsy
 
 def test_a_run_with_auto_says_what_it_picked_and_why(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(precision, "native_bf16", lambda device: None)
-    assert main(["run", *override(TINY, "train.precision=auto"), "train.steps=1", f"out={tmp_path / 'run'}"]) == 0  # it says so at the start
+    assert (
+        main(["run", *override(TINY, "train.precision=auto"), "train.steps=1", f"out={tmp_path / 'run'}"]) == 0
+    )  # it says so at the start
     err = capsys.readouterr().err
     assert "train.precision=auto: fp32, because this cpu has no native bf16" in err
     assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["train"]["precision"] == "auto"

@@ -24,10 +24,19 @@ STEPS, WARMUP, EVERY = (2000, 200, 100) if FULL else (20, 6, 5)  # warm-up inclu
 WINDOW = max(5, WARMUP // 4)  # steps whose RSS samples form each median
 CONFIG = [
     "preset=wgan-gp-paper",
-    "data=synthetic", "data.n=256", "data.size=16", "data.num_classes=4",
-    "critic.width=4", "generator.base=32", "generator.z_dim=16",
-    "train.batch_size=16", "train.n_critic=2", "train.progress=false",
-    f"train.steps={STEPS}", f"train.sample_every={EVERY}", f"train.checkpoint_every={EVERY}",
+    "data=synthetic",
+    "data.n=256",
+    "data.size=16",
+    "data.num_classes=4",
+    "critic.width=4",
+    "generator.base=32",
+    "generator.z_dim=16",
+    "train.batch_size=16",
+    "train.n_critic=2",
+    "train.progress=false",
+    f"train.steps={STEPS}",
+    f"train.sample_every={EVERY}",
+    f"train.checkpoint_every={EVERY}",
 ]
 
 
@@ -47,7 +56,9 @@ def test_resident_memory_stays_flat_after_warm_up(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1"}
     env.pop("GANZOO_FAULT", None)
-    proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "run", *CONFIG, f"out={run_dir}"], env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganzoo.cli", "run", *CONFIG, f"out={run_dir}"], env=env, stderr=subprocess.PIPE, text=True
+    )
     metrics = run_dir / "metrics.jsonl"
     samples: list[tuple[int, int]] = []  # (completed steps, RSS in KiB)
     started = time.monotonic()
@@ -67,6 +78,8 @@ def test_resident_memory_stays_flat_after_warm_up(tmp_path):
     base, end = statistics.median(early), statistics.median(late)
     peak = max(r for s, r in samples if s >= WARMUP)
     growth = end / base - 1
-    print(f"\nsoak: {STEPS} steps in {time.monotonic() - started:.0f} s; RSS after warm-up {base / 1024:.1f} MiB, "
-          f"at the end {end / 1024:.1f} MiB ({growth:+.1%}), peak {peak / 1024:.1f} MiB")
+    print(
+        f"\nsoak: {STEPS} steps in {time.monotonic() - started:.0f} s; RSS after warm-up {base / 1024:.1f} MiB, "
+        f"at the end {end / 1024:.1f} MiB ({growth:+.1%}), peak {peak / 1024:.1f} MiB"
+    )
     assert growth < 0.10

@@ -36,6 +36,7 @@ def _engine_step(trainer):
         stats, batch = trainer.steps.critic_phase()
         stats["loss_g"] = trainer.steps.generator_phase(batch, trainer.step)
         return stats
+
     return step
 
 
@@ -49,8 +50,11 @@ def _close(a, b, rtol=1e-4, atol=1e-5):
 
 # Dropout draws its mask in memory order, so a channels-last generator draws other (equally random)
 # masks than the contiguous reference: the fast engine is compared without dropout.
-@pytest.mark.parametrize("engine", [["generator.dropout=0"], ["train.fused=false", "train.channels_last=false"], ["train.channels_last=false"]],
-                         ids=["fast", "plain", "fused"])
+@pytest.mark.parametrize(
+    "engine",
+    [["generator.dropout=0"], ["train.fused=false", "train.channels_last=false"], ["train.channels_last=false"]],
+    ids=["fast", "plain", "fused"],
+)
 def test_engine_and_reference_loop_give_the_same_losses(host, engine):
     trainer = Trainer(resolve([*SEED_TINY, *engine], host), host)
     reference = ReferenceLoop.like(trainer)
