@@ -23,7 +23,7 @@ import importlib
 from typing import Any
 
 from ganzoo import _moved
-from ganzoo.version import __version__
+from ganzoo.version import __version__ as __version__  # exported (in __all__, built below)
 
 _moved.install()  # old import paths (ganzoo.plugins, ganzoo.train, ...) keep working
 

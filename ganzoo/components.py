@@ -9,7 +9,7 @@ user's options against ``Config`` and passes in the sizes that come from the dat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field

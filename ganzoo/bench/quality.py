@@ -34,7 +34,8 @@ def parse_target(text: str) -> tuple[str, float]:
         target = float("nan")
     if not sep or key not in HIGHER or target != target:
         raise ConfigError(
-            f"--to-quality takes METRIC=VALUE with METRIC one of {', '.join(sorted(HIGHER))} (or an alias such as class_consistency), e.g. --to-quality class_acc=0.9; got {text!r}."
+            f"--to-quality takes METRIC=VALUE with METRIC one of {', '.join(sorted(HIGHER))} (or an alias such as "
+            f"class_consistency), e.g. --to-quality class_acc=0.9; got {text!r}."
         )
     return key, target
 

@@ -112,7 +112,8 @@ def _bench_rows(r: dict[str, Any]) -> dict[str, str]:
         "constraint cost": f"{r['constraint_cost']:.2f}x",
         "fused critic pass": "yes" if r["fused_critic_pass"] else "no",
         "generator forward images/s": _rate(m["generator_forward_images_per_s"]),
-        "batches/s: device tensor | DataLoader": f"{m['data_tensor_batches_per_s']['per_s']:,.0f} | {m['data_dataloader_batches_per_s']['per_s']:,.0f}",
+        "batches/s: device tensor | DataLoader": f"{m['data_tensor_batches_per_s']['per_s']:,.0f} | "
+        f"{m['data_dataloader_batches_per_s']['per_s']:,.0f}",
         "peak memory MB": f"{r['peak_memory_mb']:,.0f}",
         "parameters: critic | generator": f"{r['params']['critic']:,} | {r['params']['generator']:,}",
         "GFLOP/image: G fwd | critic fwd": f"{f['generator_forward_per_image'] / 1e9:.3g} | {f['critic_forward_per_image'] / 1e9:.3g}",
@@ -156,7 +157,10 @@ def table(data: dict[str, Any], comparison: dict[str, Any] | None = None) -> Gri
     """One column per configuration, one row per measurement; medians ± interquartile range."""
     if data["mode"] == "to_quality":
         s = data["settings"]
-        title = f"time to {s['to_quality']} (scored every {s['eval_every']} steps, budget {s['budget_minutes']:g} min) on {data['machine']['device']}"
+        title = (
+            f"time to {s['to_quality']} (scored every {s['eval_every']} steps, budget {s['budget_minutes']:g} min) "
+            f"on {data['machine']['device']}"
+        )
         cells = [{"status": "refused (below)"} if r["status"] != "ok" else {"status": "ok", **_quality_rows(r)} for r in data["results"]]
         names = list(dict.fromkeys(k for row in cells for k in row))
         return Grid(

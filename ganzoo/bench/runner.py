@@ -206,7 +206,8 @@ def to_quality(
     key, value = parse_target(target)
     if eval_every < 1 or budget_minutes <= 0:
         raise ConfigError(
-            f"--to-quality trains each configuration: it needs --eval-every >= 1 and --budget-minutes > 0 (got {eval_every} and {budget_minutes:g})."
+            f"--to-quality trains each configuration: it needs --eval-every >= 1 and --budget-minutes > 0 (got {eval_every} and "
+            f"{budget_minutes:g})."
         )
     saved = output.open()
     combos = combinations(overrides, matrix, host)

@@ -61,7 +61,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return _bench_procs(args)
     if args.to_quality and args.vs_reference:
         raise ConfigError(
-            "--to-quality trains each configuration and --vs-reference times the seed notes' loop: give one of them (or neither, for throughput)."
+            "--to-quality trains each configuration and --vs-reference times the seed notes' loop: give one of them (or neither, "
+            "for throughput)."
         )
     host, settings = default_host(), Settings(warmup=args.warmup, rounds=args.rounds)
     common = dict(

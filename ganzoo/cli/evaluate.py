@@ -30,7 +30,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--ci",
         action="store_true",
-        help="95%% bootstrap intervals on every figure (200 resamples of the generated and the reference images; about a minute on mnist5k)",
+        help="95%% bootstrap intervals on every figure (200 resamples of the generated and the reference images; "
+        "about a minute on mnist5k)",
     )
     ev.add_argument(
         "--cas",
@@ -92,5 +93,6 @@ def show_result(result: dict) -> None:
     )
     if result.get("ci_resamples"):
         say(
-            f"intervals: the value +- 1.96 standard deviations over {result['ci_resamples']} bootstrap resamples of the generated and the reference images."
+            f"intervals: the value +- 1.96 standard deviations over {result['ci_resamples']} bootstrap resamples of the generated "
+            "and the reference images."
         )

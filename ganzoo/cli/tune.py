@@ -41,7 +41,8 @@ def add(sub: argparse._SubParsersAction) -> None:
         "--storage",
         default="",
         metavar="URL",
-        help="an Optuna storage shared by workers on several machines: a PostgreSQL/MySQL URL or journal:PATH on a shared filesystem (default: DIR/study.db)",
+        help="an Optuna storage shared by workers on several machines: a PostgreSQL/MySQL URL or journal:PATH on a shared "
+        "filesystem (default: DIR/study.db)",
     )
     tu.add_argument("--workers", type=int, default=1, help="local worker processes")
     tu.add_argument(

@@ -111,7 +111,8 @@ class Decoder:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         except OSError as exc:
             raise DataError(
-                f"{self.who}: cannot read the image {path}: {one_line(exc.strerror or exc)}. Make it readable, or remove or replace the file."
+                f"{self.who}: cannot read the image {path}: {one_line(exc.strerror or exc)}. Make it readable, or remove or replace "
+                "the file."
             ) from None
         f = os.fdopen(fd, "rb")
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced by a FIFO or device since the walk
@@ -143,7 +144,8 @@ class Decoder:
         return DataError(
             f"{self.who}: the image {path} claims to be {w}x{h} pixels ({w * h:,} pixels), more than the {self.limit or 0:,} pixels "
             "data.max_pixels allows (by default PIL's limit against decompression bombs: a small file that "
-            f"claims a huge size to exhaust memory). If you trust the file and mean to use an image this large, set data.max_pixels={w * h} "
+            "claims a huge size to exhaust memory). If you trust the file and mean to use an image this large, set "
+            f"data.max_pixels={w * h} "
             "or higher; otherwise remove or replace the file."
         )
 
@@ -181,6 +183,7 @@ def choose_shape(
     deep = sum(m in HIGH_DEPTH_MODES for m in modes)
     if deep:
         notes.append(
-            f"{plural(deep, 'image')} with 16-bit or float pixels: the set is held as float32 (4 bytes a value, not 1) to keep their precision"
+            f"{plural(deep, 'image')} with 16-bit or float pixels: the set is held as float32 (4 bytes a value, not 1) to keep "
+            "their precision"
         )
     return size, channels, bool(deep), notes

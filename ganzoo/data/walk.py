@@ -201,7 +201,8 @@ class _Walk:
             first = self.special[0][0]
             one = len(self.special) == 1
             notes.append(
-                f"skipped {plural(len(self.special), 'file')} with an image name that {'is not a regular file' if one else 'are not regular files'} "
+                f"skipped {plural(len(self.special), 'file')} with an image name that "
+                f"{'is not a regular file' if one else 'are not regular files'} "
                 f"(a FIFO, socket, device or broken link), e.g. {first} ({kind(first)})"
             )
         if self.links_not_followed:
@@ -235,7 +236,8 @@ def scan(root: str, who: str = "data=imagefolder") -> Listing:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
         raise DataError(
-            f"{who}: cannot list the folder {root}: {one_line(exc.strerror or exc)}. Make it readable, or set data.root=DIR to another folder."
+            f"{who}: cannot list the folder {root}: {one_line(exc.strerror or exc)}. Make it readable, or set data.root=DIR to "
+            "another folder."
         ) from None
     classes = [e.name for e in entries if _is_dir(e)]
     if not classes:

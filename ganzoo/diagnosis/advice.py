@@ -114,7 +114,8 @@ def critic_overpowers(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
     ratio = _ratio(ev)
     if lr_d >= 4 * lr_g:
         return (
-            f"train.lr_d={_v(lr_d)} is {lr_d / lr_g:.0f}x train.lr_g={_v(lr_g)}: the critic moves far faster than the generator can follow.",
+            f"train.lr_d={_v(lr_d)} is {lr_d / lr_g:.0f}x train.lr_g={_v(lr_g)}: "
+            "the critic moves far faster than the generator can follow.",
             f"train.lr_d={_v(lr_g)}",
         )
     if ratio is not None and ratio >= 4 and _size(ev, "generator", 4):

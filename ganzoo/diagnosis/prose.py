@@ -51,7 +51,8 @@ def no_signal(n: Numbers) -> str:
 
 def penalty_dominates(n: Numbers) -> str:
     return (
-        f"from step {n['since']} on the penalty was {n['penalty_share']:.0%} of the critic's loss (median of {n['diagnosed_steps']} diagnosed "
+        f"from step {n['since']} on the penalty was {n['penalty_share']:.0%} of the critic's loss (median of {n['diagnosed_steps']} "
+        "diagnosed "
         f"steps after the first {WARMUP}, a penalty's warm-up: penalty {fmt(n['penalty'])}, W {fmt(n['w'])})."
     )
 

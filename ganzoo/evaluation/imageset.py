@@ -75,6 +75,7 @@ def check(images: np.ndarray, labels: np.ndarray, spec: DataSpec, data_name: str
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= spec.num_classes:
         raise DataError(
-            f"The labels in {where} run from {low} to {high} ({len(np.unique(labels))} classes), but {want} (labels 0..{spec.num_classes - 1})."
+            f"The labels in {where} run from {low} to {high} ({len(np.unique(labels))} classes), but {want} (labels "
+            f"0..{spec.num_classes - 1})."
         )
     return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels.astype(np.int64))

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ganzoo.components import ref_fields
-from ganzoo.layers import has_reparametrised_weights, is_batch_coupled
+from ganzoo.layers import has_reparametrised_weights
 from ganzoo.errors import ConfigError
 from ganzoo.registry.names import natural_key
 

@@ -39,7 +39,8 @@ class TrainConfig(Config):
     max_minutes: float | None = Field(
         None,
         gt=0,
-        description="also stop once training has taken this many minutes (across resumes); the last step's samples, scores and checkpoint are written as usual",
+        description="also stop once training has taken this many minutes (across resumes); the last step's samples, scores and "
+        "checkpoint are written as usual",
     )
     batch_size: int = Field(64, ge=1, description="real images per critic step")
     n_critic: int = Field(5, ge=1, description="critic steps per generator step")
@@ -65,25 +66,30 @@ class TrainConfig(Config):
         3,
         ge=0,
         le=1000,
-        description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops",
+        description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before "
+        "the run stops",
     )
     diag_every: int = Field(
         1,
         ge=0,
-        description="log the evidence ganzoo doctor reads (critic scores, gradient norms per block, penalty share, ...) into metrics.jsonl every K generator steps (0: never); it changes no weights",
+        description="log the evidence ganzoo doctor reads (critic scores, gradient norms per block, penalty share, ...) into "
+        "metrics.jsonl every K generator steps (0: never); it changes no weights",
     )
     tensorboard: bool = Field(
         False,
-        description="also write TensorBoard event files into the run folder (needs the tensorboard extra: pip install 'ganzoo[tensorboard]')",
+        description="also write TensorBoard event files into the run folder (needs the tensorboard extra: pip install "
+        "'ganzoo[tensorboard]')",
     )
     # Speed settings (ganzoo/speed.py, ganzoo/precision.py); `ganzoo bench` measures each of them.
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto",
-        description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only); auto: bf16 where the hardware computes it natively (CUDA with bf16, CPUs with avx512_bf16 or AMX), else fp32",
+        description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only); auto: bf16 where the "
+        "hardware computes it natively (CUDA with bf16, CPUs with avx512_bf16 or AMX), else fp32",
     )
     subpixel: bool = Field(
         True,
-        description="compute the generator's 'nearest x2 upsampling, then 3x3 conv' layers as four 2x2 convs on the small map (same function, 4/9 of the multiply-adds; ganzoo/layers.py)",
+        description="compute the generator's 'nearest x2 upsampling, then 3x3 conv' layers as four 2x2 convs on the small map (same "
+        "function, 4/9 of the multiply-adds; ganzoo/layers.py)",
     )
     channels_last: bool = Field(True, description="run the generator in channels-last memory format (weights and activations)")
     fused: bool = Field(True, description="one critic pass over real and fake images together, when the critic has no batch-coupled layers")

@@ -72,7 +72,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             raise ConfigError(
                 f"{key}={value.strip()} gives {len(choices)} alternatives: a bare comma separates values to try one after another, "
                 f"and a run takes one value for each key. Did you mean the list {as_override(key, choices)}? (A list is written in "
-                f"brackets.) To run each alternative, use ganzoo sweep {key}={value.strip()} (or ganzoo bench --matrix {key}={value.strip()})."
+                f"brackets.) To run each alternative, use ganzoo sweep {key}={value.strip()} (or ganzoo bench --matrix "
+                f"{key}={value.strip()})."
             )
         out[key] = parse_value(value)
     return out

@@ -171,12 +171,14 @@ def _config_tables(runs: list[RunView]) -> str:
     out = ['<section id="config"><h2>Configuration</h2>']
     if len(runs) > 1:
         out.append(
-            f"<p>{len(differ)} {'key differs' if len(differ) == 1 else 'keys differ'} between the runs (marked); {len(same)} are the same in all.</p>"
+            f"<p>{len(differ)} {'key differs' if len(differ) == 1 else 'keys differ'} between the runs (marked); {len(same)} are "
+            "the same in all.</p>"
         )
         if differ:
             out.append(f'<table id="config-differs">{head}<tbody>{rows(differ, "differs")}</tbody></table>')
         out.append(
-            f'<details><summary>the {len(same)} keys shared by all runs</summary><table id="config-same">{head}<tbody>{rows(same, "same")}</tbody></table></details>'
+            f"<details><summary>the {len(same)} keys shared by all runs</summary><table "
+            f'id="config-same">{head}<tbody>{rows(same, "same")}</tbody></table></details>'
         )
     else:
         out.append(f'<table id="config-same">{head}<tbody>{rows(same, "same")}</tbody></table>')

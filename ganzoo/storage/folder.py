@@ -18,7 +18,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 try:
     import fcntl
@@ -99,13 +99,15 @@ def check_layout(run_dir: Path) -> None:
         f = run_dir / name
         if (f.exists() or f.is_symlink()) and not f.is_dir():
             raise ConfigError(
-                f"Cannot resume {run_dir}: {f} should be a folder of the run but is a file. Nothing was changed. Move it away, then resume again."
+                f"Cannot resume {run_dir}: {f} should be a folder of the run but is a file. Nothing was changed. Move it away, then "
+                "resume again."
             )
     for name in OUTPUTS:
         f = run_dir / name
         if (f.exists() or f.is_symlink()) and not f.is_file():
             raise ConfigError(
-                f"Cannot resume {run_dir}: {f} should be a file of the run but is not a regular file. Nothing was changed. Move it away, then resume again."
+                f"Cannot resume {run_dir}: {f} should be a file of the run but is not a regular file. Nothing was changed. Move it "
+                "away, then resume again."
             )
 
 
@@ -158,7 +160,8 @@ def lock(path: Path) -> Iterator[None]:
             f.seek(0)
             holder = f.read().strip() or "another process"
             raise Busy(
-                f"{path} is being trained by {holder} right now. Wait for it to finish or stop it; two processes must never write one run folder.",
+                f"{path} is being trained by {holder} right now. Wait for it to finish or stop it; two processes must never write "
+                "one run folder.",
                 holder,
             ) from None
         f.seek(0)
@@ -269,7 +272,8 @@ def write_eval(run_dir: Path, result: dict[str, Any]) -> None:
         write_json(run_dir / EVAL, result)
     except OSError as exc:
         raise StorageError(
-            f"The scores could not be saved to {run_dir / EVAL}: {os_reason(exc)}. They are printed above; nothing in {run_dir} was changed."
+            f"The scores could not be saved to {run_dir / EVAL}: {os_reason(exc)}. They are printed above; nothing in {run_dir} was "
+            "changed."
         ) from None
 
 

@@ -25,7 +25,8 @@ def check_normaliser(host: PluginHost, name: str, *, options: dict | None = None
     assert not list(plain.parameters()), f"normaliser '{name}': affine=False must give a layer without parameters"
     coupled = not torch.allclose(copy.deepcopy(layer)(x)[:1], copy.deepcopy(layer)(x[:1]), atol=1e-5)
     assert coupled == cls.batch_coupled, (
-        f"normaliser '{name}': batch_coupled={cls.batch_coupled}, but its layer {'mixes' if coupled else 'does not mix'} the samples of a batch"
+        f"normaliser '{name}': batch_coupled={cls.batch_coupled}, but its layer {'mixes' if coupled else 'does not mix'} the "
+        "samples of a batch"
     )
     conv = norm.wrap(nn.Conv2d(6, 5, 3, padding=1))
     assert conv(x).shape == (4, 5, 4, 4), f"normaliser '{name}': wrap() changed what the conv layer computes"

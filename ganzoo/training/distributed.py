@@ -50,7 +50,8 @@ def init(device: torch.device) -> torch.device:
     port = ranks.env_int("MASTER_PORT")
     if me >= size:
         raise ConfigError(
-            f"RANK={me} with WORLD_SIZE={size}: the ranks of {size} processes are 0 to {size - 1}. Start ganzoo with torchrun, which sets both."
+            f"RANK={me} with WORLD_SIZE={size}: the ranks of {size} processes are 0 to {size - 1}. Start ganzoo with torchrun, "
+            "which sets both."
         )
     if use_cuda:
         if local >= torch.cuda.device_count():

@@ -154,7 +154,8 @@ class Trainer:
         saved = f" and saved it ({recorder.save_checkpoint(self)})" if recorder is not None else ""
         where = recorder.run_dir if recorder is not None else "RUN_DIR"
         err = Interrupted(
-            f"Stopped by {asked} after generator step {self.step} of {self.cfg.train.steps}{saved}. Continue the run with: ganzoo run resume={where}"
+            f"Stopped by {asked} after generator step {self.step} of {self.cfg.train.steps}{saved}. Continue the run with: ganzoo "
+            f"run resume={where}"
         )
         err.exit_code = signals.EXIT_CODES.get(asked, 130)
         raise err
@@ -196,7 +197,8 @@ class Trainer:
         t, failures = self.cfg.train, self.guard.failures
         if failures <= t.max_retries:
             self.note(
-                f"step {self.step + 1}: {culprits} went non-finite; undid the step, retrying on fresh batches ({failures} of {t.max_retries} retries)",
+                f"step {self.step + 1}: {culprits} went non-finite; undid the step, retrying on fresh batches ({failures} of "
+                f"{t.max_retries} retries)",
                 "warning",
             )
             return

@@ -79,7 +79,8 @@ def parse_space(specs: list[str]) -> list[Param]:
         example = "e.g. --space 'train.lr_d=log:1e-5..1e-3' or --space 'critic.norm=choice:batch,layer'"
         if not sep or not key or not colon or kind not in KINDS:
             raise ConfigError(
-                f"Cannot read --space {spec!r}: the form is KEY=KIND:RANGE with KIND one of {', '.join(KINDS)}.{did_you_mean(kind, KINDS)} ({example})."
+                f"Cannot read --space {spec!r}: the form is KEY=KIND:RANGE with KIND one of "
+                f"{', '.join(KINDS)}.{did_you_mean(kind, KINDS)} ({example})."
             )
         if any(p.key == key for p in out):
             raise ConfigError(f"--space names {key} twice; give each key one range.")
@@ -110,7 +111,8 @@ def parse_objectives(specs: list[str]) -> list[tuple[str, str]]:
     """``["class_consistency:max"]`` -> ``[("class_acc", "maximize")]``."""
     if not specs:
         raise ConfigError(
-            "ganzoo tune needs an --objective, e.g. --objective class_consistency:max (and, for a Pareto front, a second: --objective steps_per_s:max)."
+            "ganzoo tune needs an --objective, e.g. --objective class_consistency:max (and, for a Pareto front, a second: "
+            "--objective steps_per_s:max)."
         )
     out = []
     for spec in specs:

@@ -142,7 +142,8 @@ def _journal(optuna: Any, url: str, read_only: bool) -> Any:
         raise ConfigError(f"--storage {url}: the journal {path} does not exist, so the study has no trials to show.")
     elif not path.parent.is_dir():
         raise ConfigError(
-            f"--storage {url}: the folder {path.parent} does not exist. Create it (on a file system every worker reaches), or name another path."
+            f"--storage {url}: the folder {path.parent} does not exist. Create it (on a file system every worker reaches), or name "
+            "another path."
         )
     from optuna.storages.journal import JournalFileBackend
 
@@ -150,7 +151,8 @@ def _journal(optuna: Any, url: str, read_only: bool) -> Any:
         return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
     except OSError as exc:
         raise StorageError(
-            f"--storage {url}: cannot open the journal {path}: {os_reason(exc)}. Nothing was written; make it writable or name another path."
+            f"--storage {url}: cannot open the journal {path}: {os_reason(exc)}. Nothing was written; make it writable or name "
+            "another path."
         ) from None
 
 
@@ -201,7 +203,8 @@ def check_study_db(db: Path) -> None:
         return
     if not db.is_file():
         raise ConfigError(
-            f"{db} should be the study's SQLite database but is not a regular file. Nothing was changed; move it away, or choose another --study DIR."
+            f"{db} should be the study's SQLite database but is not a regular file. Nothing was changed; move it away, or choose "
+            "another --study DIR."
         )
     try:
         with open(db, "rb") as f:

@@ -200,7 +200,8 @@ def plan_of(study_dir: Path, given: Plan | None) -> Plan:
     if not path.is_file():
         if given is None:
             raise ConfigError(
-                f"{study_dir} holds no ganzoo study ({RECORD} is missing). Start one with ganzoo tune --study {study_dir} --space ... --objective ..."
+                f"{study_dir} holds no ganzoo study ({RECORD} is missing). Start one with ganzoo tune --study {study_dir} --space "
+                "... --objective ..."
             )
         return given
     stored = read_record(path)
@@ -262,7 +263,8 @@ def prepare(study_dir: Path, plan: Plan) -> None:
             (study_dir / sub).mkdir(exist_ok=True)
     except OSError as exc:
         raise StorageError(
-            f"Cannot write the study folder {study_dir}: {os_reason(exc)}. Nothing else was written; make it writable or choose another --study DIR."
+            f"Cannot write the study folder {study_dir}: {os_reason(exc)}. Nothing else was written; make it writable or choose "
+            "another --study DIR."
         ) from None
     check_writable(study_dir)  # an existing study on a read-only mount: refused here, not at its lock file
 

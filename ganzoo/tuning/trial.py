@@ -191,7 +191,8 @@ def run_trial(
     trial.set_user_attr("run_dir", str(run_dir.relative_to(study_dir)))
     if passed:
         log(
-            f"trial {trial.number}: {'; '.join(passed)}, so not this trial's run (left as it is): this trial starts afresh in {run_dir.name}"
+            f"trial {trial.number}: {'; '.join(passed)}, so not this trial's run (left as it is): this trial starts afresh in "
+            f"{run_dir.name}"
         )
     args = [f"resume={run_dir}"] if resume else merged(overrides, [*budget, f"out={run_dir}"])  # each key once
     log(f"trial {trial.number}: " + (f"continues {run_dir.name}" if resume else " ".join(overrides[len(plan.fixed) :]) or "(fixed only)"))

@@ -33,7 +33,8 @@ class DcganCritic(ganzoo.Critic):
         )
         stem: bool = Field(
             True,
-            description="start with a 3x3 conv at full size; without it the first strided conv reads the image and, as the DCGAN paper's input layer, has no norm",
+            description="start with a 3x3 conv at full size; without it the first strided conv reads the image and, as the DCGAN "
+            "paper's input layer, has no norm",
         )
         norm: str = ganzoo.ComponentRef("normaliser", "layer", "norm layer after each strided conv")
         encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the critic")

@@ -56,7 +56,8 @@ class DcganGenerator(ganzoo.Generator):
         encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the generator")
         labels_join: Literal["map", "noise"] = Field(
             "map",
-            description="channel encoders: label channels join the first feature map, or (as 1x1 maps) the noise vector before the linear map",
+            description="channel encoders: label channels join the first feature map, or (as 1x1 maps) the noise vector before the "
+            "linear map",
         )
 
     def __init__(self, cfg, spec, parts):

@@ -128,16 +128,19 @@ class ResNetGenerator(ganzoo.Generator):
         )
         layout: Literal["resnet", "seed"] = Field(
             "resnet",
-            description="resnet: 4 blocks of base, base, base/2, base/2 channels; seed: 7 blocks halving down to base/32, 5 of them at full resolution",
+            description="resnet: 4 blocks of base, base, base/2, base/2 channels; seed: 7 blocks halving down to base/32, 5 of them "
+            "at full resolution",
         )
         block: Literal["preact", "seed"] = Field(
             "preact",
-            description="preact: norm, ReLU, conv twice, then the residual add; seed: conv, norm, LeakyReLU, conv, add, then a second norm and LeakyReLU",
+            description="preact: norm, ReLU, conv twice, then the residual add; seed: conv, norm, LeakyReLU, conv, add, then a "
+            "second norm and LeakyReLU",
         )
         dropout: float = Field(0.0, ge=0, lt=1, description="dropout at the end of blocks 2 and 5 of layout=seed (seed: 0.25)")
         labels_join: Literal["noise", "map"] = Field(
             "noise",
-            description="channel encoders: the label channels join the noise before the linear map (built at 1x1), or take channels of the first feature map (seed: map)",
+            description="channel encoders: the label channels join the noise before the linear map (built at 1x1), or take channels "
+            "of the first feature map (seed: map)",
         )
         norm: str = ganzoo.ComponentRef("normaliser", "batch", "norm layer in each block")
         encoder: str = ganzoo.ComponentRef("encoder", "onehot_channel", "how labels enter the generator (seed: embed_channel)")
@@ -146,7 +149,8 @@ class ResNetGenerator(ganzoo.Generator):
         )
         init: Literal["torch", "he"] = Field(
             "torch",
-            description="initial weights: torch's layer defaults, or 'he' (variance-preserving for the leaky ReLUs, zero biases), which a generator without norm layers needs to pass a signal through its blocks",
+            description="initial weights: torch's layer defaults, or 'he' (variance-preserving for the leaky ReLUs, zero biases), "
+            "which a generator without norm layers needs to pass a signal through its blocks",
         )
 
         @model_validator(mode="after")
@@ -157,7 +161,8 @@ class ResNetGenerator(ganzoo.Generator):
                 )
             if self.dropout > 0 and self.layout != "seed":
                 raise ValueError(
-                    "generator.dropout applies to blocks 2 and 5 of layout=seed; layout=resnet has no dropout (set generator.dropout=0, or generator.layout=seed)"
+                    "generator.dropout applies to blocks 2 and 5 of layout=seed; layout=resnet has no dropout (set "
+                    "generator.dropout=0, or generator.layout=seed)"
                 )
             return self
 
@@ -181,7 +186,8 @@ class ResNetGenerator(ganzoo.Generator):
         if self.noise_channels < 1:
             raise ganzoo.ConfigError(
                 f"generator 'resnet': the encoder adds {self.encoder.channels} label channels, which leaves no room "
-                f"in generator.base={cfg.base} channels for the noise. Raise generator.base above {self.encoder.channels}, or join the labels to the noise (generator.labels_join=noise)."
+                f"in generator.base={cfg.base} channels for the noise. Raise generator.base above {self.encoder.channels}, or join "
+                "the labels to the noise (generator.labels_join=noise)."
             )
         z_in = cfg.z_dim + (self.encoder.channels if on_noise else 0)
         self.project = norm.wrap(nn.Linear(z_in, self.noise_channels * self.start**2))

@@ -34,8 +34,8 @@ from ganzoo.training.loop import Trainer
 # The hand-found default recipe (conditional DCGAN, BatchNorm critic, non-saturating loss, Adam 2e-4)
 # at toy sizes, on which the thresholds were set: it learns its 3 synthetic classes in 500 steps
 # (class consistency 0.40 at step 100 -> 0.94 at step 500 by the yardstick of issue 24, whose judge
-# is stricter with the half-learnt patterns of step 300 than the first one was: 0.50 there, against 0.79). Its loss and rates are written out, as
-# the default preset has since changed to ganzoo tune's recipe.
+# is stricter with the half-learnt patterns of step 300 than the first one was: 0.50 there, against
+# 0.79). Its loss and rates are written out, as the default preset has since changed to ganzoo tune's recipe.
 SMALL = [
     "loss=nonsaturating",
     "train.lr_g=2e-4",

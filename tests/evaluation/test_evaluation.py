@@ -11,6 +11,7 @@ from ganzoo.evaluation.scoring import score
 from ganzoo.evaluation.evaluator import get_evaluator, split
 from ganzoo.evaluation.reference import reference
 from ganzoo.runs.launch import start
+from helpers import final_state
 
 K = 4
 
@@ -122,16 +123,17 @@ def test_evaluator_is_cached_by_dataset_hash(data, tmp_path, monkeypatch):
 
 def test_eval_every_logs_quality_and_keeps_resume_exact(host, tiny):
     run_dir = start(tiny("train.steps=2", "train.eval_every=1", "train.eval_n=40"), host)
-    lines = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    evals = [l for l in lines if "eval" in l]
+    lines = [json.loads(r) for r in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in lines if "eval" in r]
     assert [e["step"] for e in evals] == [1, 2]
     assert {"fd", "fd_floor", "kid", "class_acc", "diversity", "evaluator_acc"} <= set(evals[0]["eval"])
     assert (run_dir / "quality.png").stat().st_size > 1000
     plain = start(tiny("train.steps=2", out="plain"), host)
-    strip = lambda d: [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines() if "eval" not in l]
-    assert [{k: v for k, v in l.items() if k != "time"} for l in strip(run_dir)] == [
-        {k: v for k, v in l.items() if k != "time"} for l in strip(plain)
-    ]
+
+    def step_lines(run):  # metrics.jsonl without the eval lines and the wall-clock time
+        return [{k: v for k, v in r.items() if k != "time"} for r in final_state(run)[2] if "eval" not in r]
+
+    assert step_lines(run_dir) == step_lines(plain)
 
 
 def test_eval_compare_and_sweep_commands(host, tiny, tmp_path, capsys):

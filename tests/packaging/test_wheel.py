@@ -52,7 +52,10 @@ def ganzoo(installed, *args, timeout=300):
 
 def test_the_installed_package_is_the_wheel_and_carries_the_catalogue(installed):
     target, work, env = installed
-    probe = "import ganzoo, ganzoo_plugins; from ganzoo.registry.catalogue import catalogue_path; print(ganzoo.__file__); print(ganzoo_plugins.__file__); print(catalogue_path())"
+    probe = (
+        "import ganzoo, ganzoo_plugins; from ganzoo.registry.catalogue import catalogue_path; "
+        "print(ganzoo.__file__); print(ganzoo_plugins.__file__); print(catalogue_path())"
+    )
     out = subprocess.run([sys.executable, "-c", probe], cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     paths = [Path(p) for p in out.stdout.split()]

@@ -87,7 +87,8 @@ def test_a_normaliser_that_raises_while_a_network_is_built_is_blamed_not_the_cri
 def test_a_dataset_that_raises_something_else_than_dataerror_is_named(broken_host):
     with pytest.raises(
         PluginError,
-        match=r"The dataset 'broken_data' \(from plugin 'broken-parts', distribution 'ganzoo-broken-parts'\) raised KeyError: 'labels.csv' while loading the data \(data=broken_data\)",
+        match=r"The dataset 'broken_data' \(from plugin 'broken-parts', distribution 'ganzoo-broken-parts'\) raised KeyError: "
+        r"'labels.csv' while loading the data \(data=broken_data\)",
     ):
         load_data(resolve([*NO_DATA_OPTIONS, "data=broken_data"], broken_host), broken_host)
 
@@ -106,7 +107,8 @@ def test_a_loss_that_raises_is_named_before_training(broken_host):
     [
         (
             ["constraint=broken_penalty"],
-            "The constraint 'broken_penalty' (from plugin 'broken-parts', distribution 'ganzoo-broken-parts') raised ZeroDivisionError: gamma / 0 while training (generator step 1 of",
+            "The constraint 'broken_penalty' (from plugin 'broken-parts', distribution 'ganzoo-broken-parts') raised "
+            "ZeroDivisionError: gamma / 0 while training (generator step 1 of",
         ),
         (["data=broken_data"], "The dataset 'broken_data'"),
         (["critic.norm=broken_norm"], "The normaliser 'broken_norm'"),
@@ -147,8 +149,8 @@ def test_a_hook_that_raises_while_registering_is_named_with_its_distribution_and
     captured = capsys.readouterr()
     err, out = " ".join(captured.err.split()), " ".join(captured.out.split())
     assert (
-        "Plugin 'regbomb' from distribution 'ganzoo-regbomb' failed in register_critics: RuntimeError: no such layer. Its components were skipped."
-        in err
+        "Plugin 'regbomb' from distribution 'ganzoo-regbomb' failed in register_critics: RuntimeError: no such layer. Its "
+        "components were skipped." in err
     )
     assert "regbomb" in out and "failed" in out and "ganzoo-regbomb" in out
     assert main(["plugins", "--json"]) == 0

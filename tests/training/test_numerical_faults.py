@@ -56,7 +56,7 @@ def test_one_bad_step_is_undone_and_retried(host, tmp_path, monkeypatch, capsys,
     # Named first; a bad loss also makes its gradient bad, and the message says so ("... and the critic's gradient").
     assert f"step 2: {NAMES[quantity]}" in err and "went non-finite; undid the step" in err
     assert "(1 of 3 retries)" in err
-    assert [json.loads(l)["step"] for l in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3]
+    assert [json.loads(r)["step"] for r in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3]
     _all_finite(run_dir)
 
 

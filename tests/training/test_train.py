@@ -20,9 +20,9 @@ def test_run_leaves_every_artefact(host, tiny, tmp_path):
     assert config["config"]["critic"]["name"] == "layernorm_cond"
     assert config["plugins"]["ganzoo_plugins.critics.layernorm_cond"]
     assert set(config["params"]) == {"critic", "generator"}
-    lines = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert [l["step"] for l in lines] == [1, 2, 3, 4, 5, 6]
-    assert all({"loss_d", "wasserstein", "penalty", "loss_g"} <= set(l) and np.isfinite(l["loss_d"]) for l in lines)
+    lines = [json.loads(r) for r in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [1, 2, 3, 4, 5, 6]
+    assert all({"loss_d", "wasserstein", "penalty", "loss_g"} <= set(r) and np.isfinite(r["loss_d"]) for r in lines)
     assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step-00000003.png", "step-00000006.png"]
     assert (run_dir / "loss.png").stat().st_size > 1000
     # Keeps the last two checkpoints only: steps 4 and 6.
@@ -128,12 +128,12 @@ def test_critic_phase_generates_fakes_without_a_graph(host, tiny):
 def test_max_minutes_stops_early_with_the_last_step_written_and_resume_goes_on(host, tiny):
     # A limit shorter than one step: the run stops after step 1 and writes what the last step writes.
     run_dir = start(tiny("train.steps=50", "train.max_minutes=1e-9", "train.sample_every=0", "train.checkpoint_every=0"), host)
-    steps = [json.loads(l)["step"] for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [json.loads(r)["step"] for r in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1]
     assert [p.name for p in checkpoint.list_checkpoints(run_dir / "checkpoints")] == ["step-00000001"]
     assert [p.name for p in (run_dir / "samples").iterdir()] == ["step-00000001.png"]
     # Resuming with the same limit does no step; raising it (a key resume may change) trains to the end.
     start([f"resume={run_dir}"], host)
-    assert [json.loads(l)["step"] for l in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1]
+    assert [json.loads(r)["step"] for r in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1]
     start([f"resume={run_dir}", "train.max_minutes=60", "train.steps=3"], host)
-    assert [json.loads(l)["step"] for l in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3]
+    assert [json.loads(r)["step"] for r in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3]
