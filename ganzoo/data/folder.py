@@ -12,6 +12,7 @@
    the guess, the images are decoded again. Cache the result.
 4. When the decoded set would not fit ``max_memory``, read the headers alone and stream it instead:
    a :class:`~ganzoo.data.stream.FileImages` source decodes each batch.
+It is longer than 300 lines as ruff formats it: the steps share one private read plan.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ each once (on several machines sharing a database, at most one extra per machine
 trial runs, its worker writes a heartbeat into the trial; a worker that sees a RUNNING trial
 without a heartbeat for ``3 x --heartbeat`` seconds marks it failed and queues a retry with the
 same parameters, which continues the trial's run folder from its last checkpoint.
+Longer than 300 lines as ruff formats it: folder, plan and workers share the study record.
 """
 
 from __future__ import annotations
