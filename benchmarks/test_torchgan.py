@@ -103,7 +103,7 @@ class Plugin:
 OVERRIDES = [
     "critic=tg_dcgan", "generator=tg_dcgan", "constraint=gp", "constraint.weight=10", "loss=wasserstein",
     "data=synthetic", "data.size=32", "data.channels=1", "data.n=1024", f"train.batch_size={BATCH}",
-    f"train.n_critic={N_CRITIC}", "train.lr_d=1e-4", "train.lr_g=1e-4", "train.betas=0.5,0.9", "train.ema=0",
+    f"train.n_critic={N_CRITIC}", "train.lr_d=1e-4", "train.lr_g=1e-4", "train.betas=[0.5,0.9]", "train.ema=0",
     "train.progress=false", "train.precision=fp32",
 ]
 

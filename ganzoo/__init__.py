@@ -6,7 +6,9 @@ training) and the user-facing errors. Built-in plugins use nothing else (a test 
 
 The engine around it, in the order a newcomer reads it:
 
-- ``hookspecs``, ``components``, ``penalties``, ``layers``, ``errors``: what plugins see;
+- ``hookspecs``, ``components``, ``penalties``, ``layers``, ``errors``: what plugins see; ``ranks``
+  (which process this is, the rank maths) and ``faults`` (test-only fault injection): the ground
+  floor every layer may use;
 - ``registry/``: the plugin host, the catalogue, the run configuration, the rules, building parts;
 - ``training/``: the loop and the parts it calls;
 - ``storage/``: checkpoints and the run folder on disk;
@@ -21,7 +23,7 @@ import importlib
 from typing import Any
 
 from ganzoo import _moved
-from ganzoo.version import __version__
+from ganzoo.version import __version__ as __version__  # exported (in __all__, built below)
 
 _moved.install()  # old import paths (ganzoo.plugins, ganzoo.train, ...) keep working
 
@@ -29,12 +31,42 @@ _moved.install()  # old import paths (ganzoo.plugins, ganzoo.train, ...) keep wo
 # starts, and answers Ctrl-C, before anything heavy is imported. `ganzoo.Critic` and
 # `from ganzoo import Critic` work as usual.
 _EXPORTS = {
-    "ganzoo.components": ("ComponentRef", "Config", "Constraint", "Critic", "DataSpec", "Dataset", "Encoder", "Generator", "ImageData", "ImageSource", "Loss", "Normaliser", "Parts"),
+    "ganzoo.components": (
+        "ComponentRef",
+        "Config",
+        "Constraint",
+        "Critic",
+        "DataSpec",
+        "Dataset",
+        "Encoder",
+        "Generator",
+        "ImageData",
+        "ImageSource",
+        "Loss",
+        "Normaliser",
+        "Parts",
+    ),
     "ganzoo.data.folder": ("FolderConfig", "SamplingConfig", "load_image_files", "load_image_folder"),
     "ganzoo.errors": ("ConfigError", "DataError", "GanzooError"),
     "ganzoo.hookspecs": ("hookimpl",),
-    "ganzoo.layers": ("LabelledSequential", "UpsampleConv", "assert_shape", "call_with_labels", "has_reparametrised_weights", "is_batch_coupled"),
-    "ganzoo.penalties": ("Penalty", "PenaltyConfig", "batch_std", "input_gradient_norms", "input_gradients", "interpolate", "lazy_scale", "shard_rand"),
+    "ganzoo.layers": (
+        "LabelledSequential",
+        "UpsampleConv",
+        "assert_shape",
+        "call_with_labels",
+        "has_reparametrised_weights",
+        "is_batch_coupled",
+    ),
+    "ganzoo.penalties": (
+        "Penalty",
+        "PenaltyConfig",
+        "batch_std",
+        "input_gradient_norms",
+        "input_gradients",
+        "interpolate",
+        "lazy_scale",
+        "shard_rand",
+    ),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 

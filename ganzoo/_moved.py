@@ -23,7 +23,7 @@ MOVED = {
     "ganzoo.guard": "ganzoo.training.guard",
     "ganzoo.precision": "ganzoo.training.precision",
     "ganzoo.distributed": "ganzoo.training.distributed",
-    "ganzoo.faults": "ganzoo.training.faults",
+    "ganzoo.training.faults": "ganzoo.faults",
     "ganzoo.speed": "ganzoo.training.speed",
     "ganzoo.fused": "ganzoo.training.speed",
     "ganzoo.checkpoint": "ganzoo.storage.checkpoint",

@@ -9,7 +9,7 @@ user's options against ``Config`` and passes in the sizes that come from the dat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -207,9 +207,7 @@ class Constraint(Component):
         """
         return None
 
-    def penalty(
-        self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, step: int
-    ) -> torch.Tensor | None:
+    def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor, step: int) -> torch.Tensor | None:
         return None
 
     def after_critic_step(self, critic: Critic) -> None:

@@ -51,10 +51,15 @@ def os_reason(exc: BaseException) -> str:
     import errno
 
     code = getattr(exc, "errno", None)
-    reasons = {errno.ENOSPC: "no space left on device", errno.EROFS: "the file system is read-only",
-               errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
-               errno.ENOTDIR: "a part of the path is a file, not a folder", errno.EISDIR: "it is a folder",
-               errno.EDQUOT: "the disk quota is exceeded"}
+    reasons = {
+        errno.ENOSPC: "no space left on device",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EISDIR: "it is a folder",
+        errno.EDQUOT: "the disk quota is exceeded",
+    }
     if code in reasons:
         return reasons[code]
     text = str(exc)

@@ -14,6 +14,7 @@ import torch
 
 from ganzoo.errors import DataError
 
+
 @dataclass(frozen=True)
 class DataSpec:
     """Sizes that come from the data and are injected into every network."""
@@ -76,10 +77,26 @@ class ImageData:
 
     __slots__ = ("pixels", "labels", "classes", "notes", "key", "flip", "balance")
 
-    def __init__(self, images: torch.Tensor | ImageSource, labels: torch.Tensor, classes: tuple[str, ...], notes: tuple[str, ...] = (),
-                 *, key: str | None = None, flip: bool = False, balance: bool = False):
-        for name, value in (("pixels", images), ("labels", labels), ("classes", tuple(classes)), ("notes", tuple(notes)),
-                            ("key", key), ("flip", bool(flip)), ("balance", bool(balance))):
+    def __init__(
+        self,
+        images: torch.Tensor | ImageSource,
+        labels: torch.Tensor,
+        classes: tuple[str, ...],
+        notes: tuple[str, ...] = (),
+        *,
+        key: str | None = None,
+        flip: bool = False,
+        balance: bool = False,
+    ):
+        for name, value in (
+            ("pixels", images),
+            ("labels", labels),
+            ("classes", tuple(classes)),
+            ("notes", tuple(notes)),
+            ("key", key),
+            ("flip", bool(flip)),
+            ("balance", bool(balance)),
+        ):
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -90,8 +107,15 @@ class ImageData:
 
     def replace(self, **changes: Any) -> "ImageData":
         """A copy with some of ``images``, ``labels``, ``classes``, ``notes``, ``key``, ``flip``, ``balance`` changed."""
-        now = {"images": self.pixels, "labels": self.labels, "classes": self.classes, "notes": self.notes,
-               "key": self.key, "flip": self.flip, "balance": self.balance}
+        now = {
+            "images": self.pixels,
+            "labels": self.labels,
+            "classes": self.classes,
+            "notes": self.notes,
+            "key": self.key,
+            "flip": self.flip,
+            "balance": self.balance,
+        }
         unknown = set(changes) - set(now)
         if unknown:
             raise TypeError(f"ImageData has no field {', '.join(sorted(unknown))}")
@@ -118,8 +142,10 @@ class ImageData:
     def images(self) -> torch.Tensor:
         """All images as float32 (N, C, H, W) in [-1, 1]; for uint8 a new tensor of 4x their memory."""
         if self.streamed:
-            raise DataError(f"This dataset is streamed from disk ({len(self)} images, too many to hold in memory), so it has no "
-                            "images tensor; read the images you need with ImageData.floats(indices).")
+            raise DataError(
+                f"This dataset is streamed from disk ({len(self)} images, too many to hold in memory), so it has no "
+                "images tensor; read the images you need with ImageData.floats(indices)."
+            )
         return to_unit(self.pixels)
 
     def floats(self, indices: torch.Tensor | None = None) -> torch.Tensor:
@@ -138,5 +164,7 @@ class ImageData:
         return f"ImageData({len(self)} images {'x'.join(map(str, self.shape[1:]))} {how}, {len(self.classes)} classes)"
 
 
-def _rebuild(images: Any, labels: torch.Tensor, classes: tuple[str, ...], notes: tuple[str, ...], key: str | None, flip: bool, balance: bool) -> ImageData:
+def _rebuild(
+    images: Any, labels: torch.Tensor, classes: tuple[str, ...], notes: tuple[str, ...], key: str | None, flip: bool, balance: bool
+) -> ImageData:
     return ImageData(images, labels, classes, notes, key=key, flip=flip, balance=balance)

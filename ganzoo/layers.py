@@ -23,7 +23,7 @@ so four 2x2 convolutions of the padded input, one per output phase, give every o
 written interleaved into the output. That is 16 multiply-adds per low-resolution pixel instead of
 36 (4/9 of the work), the same function up to float rounding. The
 technique is the sub-pixel view of upsampling convolutions (Shi et al. 2016, arXiv 1609.05158;
-Odena et al. 2016, "Deconvolution and checkerboard artifacts", Distill). ``tests/test_layers.py``
+Odena et al. 2016, "Deconvolution and checkerboard artifacts", Distill). ``tests/plugin_api/test_layers.py``
 checks outputs and gradients against the plain path.
 """
 
@@ -36,10 +36,7 @@ from torch import nn
 
 def is_batch_coupled(module: nn.Module) -> bool:
     """True when any layer mixes the samples of a batch (BatchNorm, or a layer flagged ``batch_coupled``)."""
-    return any(
-        isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "batch_coupled", False)
-        for m in module.modules()
-    )
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "batch_coupled", False) for m in module.modules())
 
 
 def has_reparametrised_weights(module: nn.Module) -> bool:
@@ -81,16 +78,29 @@ MIN_MACS = 8_000_000
 def phase_weights(w: torch.Tensor) -> torch.Tensor:
     """(O, I, 3, 3) weights of "upsample x2, then conv" -> (4*O, I, 2, 2), channel o*4 + 2*row_phase + col_phase."""
     # along one axis: even phase taps (w0, w1 + w2), odd phase taps (w0 + w1, w2)
-    rows = (torch.stack((w[:, :, 0], w[:, :, 1] + w[:, :, 2]), 2), torch.stack((w[:, :, 0] + w[:, :, 1], w[:, :, 2]), 2))  # each (O, I, 2, 3)
-    phases = [torch.stack((r[..., 0], r[..., 1] + r[..., 2]), 3) if odd == 0 else torch.stack((r[..., 0] + r[..., 1], r[..., 2]), 3)
-              for r in rows for odd in (0, 1)]  # 4 x (O, I, 2, 2), in order (0,0) (0,1) (1,0) (1,1)
+    rows = (
+        torch.stack((w[:, :, 0], w[:, :, 1] + w[:, :, 2]), 2),
+        torch.stack((w[:, :, 0] + w[:, :, 1], w[:, :, 2]), 2),
+    )  # each (O, I, 2, 3)
+    phases = [
+        torch.stack((r[..., 0], r[..., 1] + r[..., 2]), 3) if odd == 0 else torch.stack((r[..., 0] + r[..., 1], r[..., 2]), 3)
+        for r in rows
+        for odd in (0, 1)
+    ]  # 4 x (O, I, 2, 2), in order (0,0) (0,1) (1,0) (1,1)
     return torch.stack(phases, 1).flatten(0, 1)  # (O*4, I, 2, 2)
 
 
 def _supported(conv: nn.Module) -> bool:
     """A 3x3 Conv2d with stride 1, padding 1 and one group (a normaliser may have wrapped it in something else)."""
-    return isinstance(conv, nn.Conv2d) and conv.kernel_size == (3, 3) and conv.stride == (1, 1) and conv.padding == (1, 1) \
-        and conv.dilation == (1, 1) and conv.groups == 1 and conv.padding_mode == "zeros"
+    return (
+        isinstance(conv, nn.Conv2d)
+        and conv.kernel_size == (3, 3)
+        and conv.stride == (1, 1)
+        and conv.padding == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.padding_mode == "zeros"
+    )
 
 
 class UpsampleConv(nn.Module):

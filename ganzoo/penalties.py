@@ -26,7 +26,7 @@ import torch
 from pydantic import Field
 
 from ganzoo.components import Config, Constraint
-from ganzoo.training import distributed
+from ganzoo import ranks
 
 _SCALE: ContextVar[torch.Tensor | float | None] = ContextVar("ganzoo_input_gradient_scale", default=None)
 
@@ -34,16 +34,16 @@ _SCALE: ContextVar[torch.Tensor | float | None] = ContextVar("ganzoo_input_gradi
 def shard_rand(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
     """Uniform [0, 1) noise of ``shape`` for this rank's shard: drawn for the global batch
     (``shape[0]`` times the number of ranks) and sliced, so every rank draws the same numbers."""
-    return distributed.shard_draw(torch.rand, shape, device=like.device, dtype=like.dtype)  # (N, ...)
+    return ranks.shard_draw(torch.rand, shape, device=like.device, dtype=like.dtype)  # (N, ...)
 
 
 def batch_std(x: torch.Tensor) -> torch.Tensor:
     """``x.std()`` over the global batch (all ranks' shards together), without a graph."""
-    if distributed.world() == 1:
+    if ranks.world() == 1:
         return x.detach().std()
     x = x.detach()
     stats = torch.stack([x.sum(), (x * x).sum(), torch.tensor(float(x.numel()), device=x.device, dtype=x.dtype)])
-    total, sq, n = distributed.all_mean(stats) * distributed.world()
+    total, sq, n = ranks.all_mean(stats) * ranks.world()
     return ((sq - total * total / n) / (n - 1)).clamp_min(0).sqrt()
 
 

@@ -1,4 +1,11 @@
+"""The fixtures of every test folder. What test modules import is in tests/helpers.py."""
+
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 # The suite's models are tiny: one intra-op thread is faster than two fighting over the cores, and
 # subprocesses (kill/resume, CLI runs) inherit it, so their floats match in-process runs exactly.
@@ -8,28 +15,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from ganzoo.registry.host import PluginHost  # noqa: E402
+from helpers import TINY, mount  # noqa: E402 (tests/helpers.py: what test modules share)
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 pytest_plugins = ["ganzoo.testing"]  # the fixtures a plugin author's test suite gets (ganzoo_host)
-
-# A configuration small enough to train a few steps in well under a second: the seed's parts
-# (LayerNorm critic, ResNet generator, gradient penalty) at toy sizes.
-TINY = [
-    "preset=wgan-gp-paper", "data=synthetic", "data.n=64", "data.size=8", "data.num_classes=3",
-    "critic.width=2", "generator.base=32", "generator.z_dim=8",
-    "train.batch_size=8", "train.n_critic=2", "train.progress=false",
-    # fp32 on every machine: the default (auto) is bf16 on CPUs with avx512_bf16 or AMX and fp32 on
-    # others, and the suite compares paths and processes at fp32 tolerances (bf16 has its own tests)
-    "train.precision=fp32",
-]
-
-
-def override(base: list[str], *extra: str) -> list[str]:
-    """``base`` with ``extra`` set: an item of ``extra`` replaces the item of ``base`` with the same key,
-    the rest are added. The command line refuses a key given twice, so tests build their lists here."""
-    keys = {item.partition("=")[0].strip() for item in extra if "=" in item}
-    return [*(item for item in base if item.partition("=")[0].strip() not in keys), *extra]
 
 
 @pytest.fixture(autouse=True)
@@ -63,10 +53,57 @@ def tiny(tmp_path):
     return make
 
 
+# The one big model the suite trains: the mnist5k judge (ganzoo.evaluation.evaluator), on both cores as
+# `ganzoo eval` would. The tests that need it are slow; it is trained in a process of its own from the
+# end of collection on, while the other tests (one thread each) run, and waited for when first needed.
+JUDGE = pytest.StashKey[tuple]()
+TRAIN_JUDGE = (
+    "from ganzoo.evaluation.evaluator import get_evaluator; from ganzoo_plugins.datasets.mnist5k import Mnist5k; "
+    "get_evaluator(Mnist5k(Mnist5k.Config()).load())"
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects: "slow" must already be on these tests
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "mnist5k_cache" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_finish(session):
+    """Start training the mnist5k judge now when a selected test will need it."""
+    if session.config.option.collectonly or not any("mnist5k_cache" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    cache = Path(tempfile.mkdtemp(prefix="ganzoo-mnist5k-cache-"))
+    env = {
+        **os.environ,
+        "GANZOO_CACHE": str(cache),
+        "OMP_NUM_THREADS": str(min(2, os.cpu_count() or 1)),
+        "GANZOO_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
+    proc = subprocess.Popen([sys.executable, "-c", TRAIN_JUDGE], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    session.config.stash[JUDGE] = (cache, proc)
+
+
+def pytest_unconfigure(config):
+    cache, proc = config.stash.get(JUDGE, (None, None))
+    if proc is not None:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def mnist5k_cache(tmp_path_factory):
-    """A $GANZOO_CACHE that holds the mnist5k evaluator, trained once per session (on both cores: it
-    is the one big model the suite trains; about 40 s). Tests that score mnist5k point GANZOO_CACHE here."""
+def mnist5k_cache(request, tmp_path_factory):
+    """A $GANZOO_CACHE that holds the mnist5k evaluator, trained once per session (in the background,
+    see above; in this process on both cores if that failed). Tests that score mnist5k point GANZOO_CACHE here."""
+    cache, proc = request.config.stash.get(JUDGE, (None, None))
+    if proc is not None:
+        _, err = proc.communicate()
+        if proc.returncode == 0:
+            return cache
+        print(f"training the mnist5k judge in the background failed (exit {proc.returncode}); training it here:\n{err[-2000:]}")
     from ganzoo.evaluation.evaluator import get_evaluator
     from ganzoo_plugins.datasets.mnist5k import Mnist5k
 
@@ -83,3 +120,13 @@ def mnist5k_cache(tmp_path_factory):
         else:
             os.environ["GANZOO_CACHE"] = env
     return cache
+
+
+@pytest.fixture(scope="module")
+def can_mount(tmp_path_factory):
+    """True where this process may mount (root with CAP_SYS_ADMIN, as in CI's container)."""
+    probe = tmp_path_factory.mktemp("mount-probe")
+    if os.geteuid() != 0 or not mount("-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)):
+        return False
+    subprocess.run(["umount", str(probe)], check=True)
+    return True

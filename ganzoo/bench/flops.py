@@ -46,4 +46,9 @@ def matmul_peak(device: torch.device, size: int = 1024, rounds: int = 5, dtype: 
     b = torch.randn(size, size, device=device, dtype=dtype)
     stats = alternate({"mm": lambda: torch.mm(a, b)}, device, warmup=1, rounds=rounds)["mm"]
     flops = 2 * size**3
-    return {"gflops": flops / min(stats.times) / 1e9, "median_gflops": flops / stats.median / 1e9, "size": size, "dtype": str(dtype).removeprefix("torch.")}
+    return {
+        "gflops": flops / min(stats.times) / 1e9,
+        "median_gflops": flops / stats.median / 1e9,
+        "size": size,
+        "dtype": str(dtype).removeprefix("torch."),
+    }

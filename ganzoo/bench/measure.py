@@ -63,7 +63,9 @@ class Setup:
     def dataloader_batch(self) -> Callable[[], None]:
         """The alternative to the device tensor: a shuffling DataLoader, each batch copied to the device."""
         data = self.trainer.data
-        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data.images, data.labels), batch_size=self.batch, shuffle=True, drop_last=True)
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(data.images, data.labels), batch_size=self.batch, shuffle=True, drop_last=True
+        )
         state = {"it": iter(loader)}
 
         def next_batch() -> None:

@@ -33,16 +33,33 @@ def parse_target(text: str) -> tuple[str, float]:
     except ValueError:
         target = float("nan")
     if not sep or key not in HIGHER or target != target:
-        raise ConfigError(f"--to-quality takes METRIC=VALUE with METRIC one of {', '.join(sorted(HIGHER))} (or an alias such as class_consistency), e.g. --to-quality class_acc=0.9; got {text!r}.")
+        raise ConfigError(
+            f"--to-quality takes METRIC=VALUE with METRIC one of {', '.join(sorted(HIGHER))} (or an alias such as "
+            f"class_consistency), e.g. --to-quality class_acc=0.9; got {text!r}."
+        )
     return key, target
 
 
-def time_to_quality(overrides: list[str], host: PluginHost, key: str, target: float, eval_every: int, budget_minutes: float, eval_n: int = 500) -> dict[str, Any]:
+def time_to_quality(
+    overrides: list[str], host: PluginHost, key: str, target: float, eval_every: int, budget_minutes: float, eval_n: int = 500
+) -> dict[str, Any]:
     """Train one configuration until ``key`` first reaches ``target``; when, in seconds and steps."""
     with tempfile.TemporaryDirectory(prefix="ganzoo-ttq-") as tmp:
         run = Path(tmp) / "run"
-        start([*overrides, f"train.eval_every={eval_every}", f"train.eval_n={eval_n}", f"train.max_minutes={budget_minutes:g}",
-               "train.progress=false", "train.sample_every=0", "train.checkpoint_every=0", f"out={run}"], host, PlainReporter(quiet=True))
+        start(
+            [
+                *overrides,
+                f"train.eval_every={eval_every}",
+                f"train.eval_n={eval_n}",
+                f"train.max_minutes={budget_minutes:g}",
+                "train.progress=false",
+                "train.sample_every=0",
+                "train.checkpoint_every=0",
+                f"out={run}",
+            ],
+            host,
+            PlainReporter(quiet=True),
+        )
         return reached(read_metrics(run / "metrics.jsonl"), key, target)
 
 
@@ -54,8 +71,13 @@ def reached(records: list[dict[str, Any]], key: str, target: float) -> dict[str,
     hit = next(((step, value) for step, value in curve if (value >= target if higher else value <= target)), None)
     last = max(times) if times else 0
     return {
-        "metric": key, "target": target, "reached": hit is not None,
-        "step": hit[0] if hit else None, "seconds": times.get(hit[0]) if hit else None,
+        "metric": key,
+        "target": target,
+        "reached": hit is not None,
+        "step": hit[0] if hit else None,
+        "seconds": times.get(hit[0]) if hit else None,
         "value": hit[1] if hit else (curve[-1][1] if curve else None),
-        "steps_trained": last, "seconds_trained": times.get(last, 0.0), "curve": curve,
+        "steps_trained": last,
+        "seconds_trained": times.get(last, 0.0),
+        "curve": curve,
     }

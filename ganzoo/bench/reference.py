@@ -97,7 +97,9 @@ class ReferenceLoop:
             y_fake = model_D.forward(x_fake.detach(), labels)
             y_real = model_D.forward(x, labels)
 
-            penalty = gradient_penalty(critic=model_D, real_data=x, fake_data=x_fake, labels=labels, penalty=self.penalty, device=self.device)
+            penalty = gradient_penalty(
+                critic=model_D, real_data=x, fake_data=x_fake, labels=labels, penalty=self.penalty, device=self.device
+            )
 
             loss_D = torch.mean(y_fake) - torch.mean(y_real) + penalty
             loss_D.backward()

@@ -21,6 +21,7 @@ class Grid:
     columns: list[str]
     rows: list[list[str]] = field(default_factory=list)
 
+
 # Throughputs that ``--compare`` checks (higher is better); the first one present is the table's headline.
 COMPARED = ("train_images_per_s", "engine_images_per_s", "critic_step", "critic_step_unconstrained", "generator_forward_images_per_s")
 
@@ -29,7 +30,9 @@ def load(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise GanzooError(f"Cannot read the saved bench results {path}: {exc}. --compare needs a file written by `ganzoo bench --json FILE`.") from None
+        raise GanzooError(
+            f"Cannot read the saved bench results {path}: {exc}. --compare needs a file written by `ganzoo bench --json FILE`."
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise GanzooError(f"{path} is not a `ganzoo bench --json` file (it has no 'results' list).")
     return data
@@ -45,7 +48,9 @@ def check_output(path: Path) -> None:
         try:
             load(path)
         except GanzooError:
-            raise GanzooError(f"--json {path} already exists and is not a ganzoo bench result, so ganzoo will not overwrite it. Choose another file.") from None
+            raise GanzooError(
+                f"--json {path} already exists and is not a ganzoo bench result, so ganzoo will not overwrite it. Choose another file."
+            ) from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         probe = temporary(path)
@@ -107,7 +112,8 @@ def _bench_rows(r: dict[str, Any]) -> dict[str, str]:
         "constraint cost": f"{r['constraint_cost']:.2f}x",
         "fused critic pass": "yes" if r["fused_critic_pass"] else "no",
         "generator forward images/s": _rate(m["generator_forward_images_per_s"]),
-        "batches/s: device tensor | DataLoader": f"{m['data_tensor_batches_per_s']['per_s']:,.0f} | {m['data_dataloader_batches_per_s']['per_s']:,.0f}",
+        "batches/s: device tensor | DataLoader": f"{m['data_tensor_batches_per_s']['per_s']:,.0f} | "
+        f"{m['data_dataloader_batches_per_s']['per_s']:,.0f}",
         "peak memory MB": f"{r['peak_memory_mb']:,.0f}",
         "parameters: critic | generator": f"{r['params']['critic']:,} | {r['params']['generator']:,}",
         "GFLOP/image: G fwd | critic fwd": f"{f['generator_forward_per_image'] / 1e9:.3g} | {f['critic_forward_per_image'] / 1e9:.3g}",
@@ -131,7 +137,9 @@ def _caption(data: dict[str, Any]) -> str:
     base = " ".join(data["settings"].get("overrides", [])) or "(none)"
     mach = data["machine"]
     gpu = f", {mach['gpu']}" if mach.get("gpu") else ""
-    memory = "" if data["mode"] == "vs_reference" else ("; memory: max allocated on the GPU" if gpu else "; memory: peak RSS of the process")
+    memory = (
+        "" if data["mode"] == "vs_reference" else ("; memory: max allocated on the GPU" if gpu else "; memory: peak RSS of the process")
+    )
     return f"overrides: {base}; {mach['cpu']}, {mach['torch_threads']} threads{gpu}; torch {mach['torch']}{memory}"
 
 
@@ -149,10 +157,15 @@ def table(data: dict[str, Any], comparison: dict[str, Any] | None = None) -> Gri
     """One column per configuration, one row per measurement; medians ± interquartile range."""
     if data["mode"] == "to_quality":
         s = data["settings"]
-        title = f"time to {s['to_quality']} (scored every {s['eval_every']} steps, budget {s['budget_minutes']:g} min) on {data['machine']['device']}"
+        title = (
+            f"time to {s['to_quality']} (scored every {s['eval_every']} steps, budget {s['budget_minutes']:g} min) "
+            f"on {data['machine']['device']}"
+        )
         cells = [{"status": "refused (below)"} if r["status"] != "ok" else {"status": "ok", **_quality_rows(r)} for r in data["results"]]
         names = list(dict.fromkeys(k for row in cells for k in row))
-        return Grid(title, _caption(data), ["", *(r["label"] for r in data["results"])], [[n, *(row.get(n, "") for row in cells)] for n in names])
+        return Grid(
+            title, _caption(data), ["", *(r["label"] for r in data["results"])], [[n, *(row.get(n, "") for row in cells)] for n in names]
+        )
     versus = data["mode"] == "vs_reference"
     rounds, device = data["settings"]["rounds"], data["machine"]["device"]
     if versus:
@@ -166,4 +179,9 @@ def table(data: dict[str, Any], comparison: dict[str, Any] | None = None) -> Gri
             row["vs saved (headline, worst)"] = _vs(r["label"], comparison)
         cells.append(row)
     names = list(dict.fromkeys(k for row in cells for k in row))
-    return Grid(title, _caption(data), ["", *(r["label"] for r in data["results"])], [[name, *(row.get(name, "") for row in cells)] for name in names])
+    return Grid(
+        title,
+        _caption(data),
+        ["", *(r["label"] for r in data["results"])],
+        [[name, *(row.get(name, "") for row in cells)] for name in names],
+    )

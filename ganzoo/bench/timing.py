@@ -52,8 +52,15 @@ class Stats:
         return self.iqr / self.median if self.median > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"median_s": self.median, "min_s": min(self.times), "iqr_s": self.iqr, "spread": self.spread, "times_s": list(self.times),
-                "cpu_median_s": statistics.median(self.cpu_times) if self.cpu_times else None, "cpu_times_s": list(self.cpu_times)}
+        return {
+            "median_s": self.median,
+            "min_s": min(self.times),
+            "iqr_s": self.iqr,
+            "spread": self.spread,
+            "times_s": list(self.times),
+            "cpu_median_s": statistics.median(self.cpu_times) if self.cpu_times else None,
+            "cpu_times_s": list(self.cpu_times),
+        }
 
 
 def timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, float]:
@@ -127,8 +134,13 @@ def machine(device: torch.device) -> dict[str, Any]:
     except OSError:
         pass
     info: dict[str, Any] = {
-        "device": device.type, "cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform(),
+        "device": device.type,
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
     }
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)

@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
     except KeyboardInterrupt as exc:
         name = exc.args[0] if exc.args and exc.args[0] in signals.EXIT_CODES else "SIGINT"
-        print(f"interrupted ({name}). A run continues from its last checkpoint with: ganzoo run resume=RUN_DIR", file=sys.stderr, flush=True)
+        print(
+            f"interrupted ({name}). A run continues from its last checkpoint with: ganzoo run resume=RUN_DIR", file=sys.stderr, flush=True
+        )
         return signals.EXIT_CODES[name]
 
 
@@ -56,7 +58,11 @@ def _main(argv: list[str] | None) -> int:
             return exc.exit_code
         except OSError as exc:  # the file system said no where no command expected it: still one paragraph
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-            say(f"A file could not be read or written{where}: {os_reason(exc)}. Files ganzoo had written before are intact "
+            say(
+                f"A file could not be read or written{where}: {os_reason(exc)}. Files ganzoo had written before are intact "
                 "(every write goes through a temporary file and a rename). Fix the cause (free space, permissions, the path), "
-                "then run the command again; a run continues with resume=RUN_DIR.", "red", "error:")
+                "then run the command again; a run continues with resume=RUN_DIR.",
+                "red",
+                "error:",
+            )
             return 4

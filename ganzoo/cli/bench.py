@@ -8,31 +8,48 @@ from pathlib import Path
 from ganzoo.bench import report
 from ganzoo.bench.measure import Settings
 from ganzoo.bench.procs import compare as compare_procs
-from ganzoo.bench.runner import bench
+from ganzoo.bench.runner import Output, throughput, to_quality, vs_reference
 from ganzoo.cli.console import say, show_table
-from ganzoo.errors import GanzooError
+from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.registry.config import resolve
 from ganzoo.registry.host import default_host
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    bn = sub.add_parser("bench", help="measure throughput, memory and FLOPs (key=value overrides, --matrix key=a,b)",
-                        description="Measure training throughput, critic steps with and without the constraint, generator images/s, "
-                        "peak memory, parameters, FLOPs and achieved GFLOP/s. Examples: ganzoo bench --matrix critic.norm=layer,none "
-                        "constraint=gp,clip; ganzoo bench --vs-reference (the seed preset, engine against the seed notes' loop).")
+    bn = sub.add_parser(
+        "bench",
+        help="measure throughput, memory and FLOPs (key=value overrides, --matrix key=a,b)",
+        description="Measure training throughput, critic steps with and without the constraint, generator images/s, "
+        "peak memory, parameters, FLOPs and achieved GFLOP/s. Examples: ganzoo bench --matrix critic.norm=layer,none "
+        "constraint=gp,clip; ganzoo bench --vs-reference (the seed preset, engine against the seed notes' loop).",
+    )
     bn.add_argument("overrides", nargs="*", metavar="key=value")
     bn.add_argument("--matrix", nargs="+", action="extend", default=[], metavar="key=a,b", help="measure every combination of these values")
     bn.add_argument("--json", metavar="FILE", help="write the results as JSON")
     bn.add_argument("--compare", metavar="FILE", help="show throughput ratios against a saved --json file")
     bn.add_argument("--fail-slower", type=float, metavar="PCT", help="with --compare: exit 1 if any throughput is more than PCT%% slower")
-    bn.add_argument("--vs-reference", action="store_true", help="time the seed preset through the engine and the seed notes' loop, alternating")
+    bn.add_argument(
+        "--vs-reference", action="store_true", help="time the seed preset through the engine and the seed notes' loop, alternating"
+    )
     bn.add_argument("--rounds", type=int, default=5, help="timed rounds per measurement (default 5)")
     bn.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     bn.add_argument("--peak-size", type=int, default=1024, metavar="N", help="matrix size of the matmul peak measurement (default 1024)")
     bn.add_argument("--procs", metavar="N,M", help="instead: data-parallel throughput under torchrun for each process count, e.g. 1,2")
-    bn.add_argument("--to-quality", metavar="METRIC=VALUE", help="instead: the training time each configuration needs to first reach a quality figure, e.g. class_acc=0.9")
-    bn.add_argument("--eval-every", type=int, default=100, metavar="K", help="with --to-quality: score every K generator steps (default 100)")
-    bn.add_argument("--budget-minutes", type=float, default=10.0, metavar="M", help="with --to-quality: stop each configuration after M minutes of training (default 10)")
+    bn.add_argument(
+        "--to-quality",
+        metavar="METRIC=VALUE",
+        help="instead: the training time each configuration needs to first reach a quality figure, e.g. class_acc=0.9",
+    )
+    bn.add_argument(
+        "--eval-every", type=int, default=100, metavar="K", help="with --to-quality: score every K generator steps (default 100)"
+    )
+    bn.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=10.0,
+        metavar="M",
+        help="with --to-quality: stop each configuration after M minutes of training (default 10)",
+    )
     bn.set_defaults(func=cmd_bench)
 
 
@@ -42,12 +59,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     refuse_repeats(args.overrides)
     if args.procs:
         return _bench_procs(args)
-    data, comparison = bench(
-        args.overrides, default_host(), matrix=args.matrix, settings=Settings(warmup=args.warmup, rounds=args.rounds),
-        vs_reference=args.vs_reference, json_out=Path(args.json) if args.json else None,
-        compare_with=Path(args.compare) if args.compare else None, fail_slower=args.fail_slower, peak_size=args.peak_size,
-        log=lambda line: say(line), to_quality=args.to_quality, eval_every=args.eval_every, budget_minutes=args.budget_minutes,
+    if args.to_quality and args.vs_reference:
+        raise ConfigError(
+            "--to-quality trains each configuration and --vs-reference times the seed notes' loop: give one of them (or neither, "
+            "for throughput)."
+        )
+    host, settings = default_host(), Settings(warmup=args.warmup, rounds=args.rounds)
+    common = dict(
+        matrix=args.matrix,
+        settings=settings,
+        log=lambda line: say(line),
+        output=Output(Path(args.json) if args.json else None, Path(args.compare) if args.compare else None, args.fail_slower),
     )
+    if args.to_quality:
+        data, comparison = to_quality(
+            args.overrides, host, args.to_quality, eval_every=args.eval_every, budget_minutes=args.budget_minutes, **common
+        )
+    elif args.vs_reference:
+        data, comparison = vs_reference(args.overrides, host, **common)
+    else:
+        data, comparison = throughput(args.overrides, host, peak_size=args.peak_size, **common)
     grid = report.table(data, comparison)
     show_table(grid.title, grid.columns, grid.rows, caption=grid.caption)
     for r in data["results"]:
@@ -74,10 +105,12 @@ def _bench_procs(args: argparse.Namespace) -> int:
     if args.json:
         report.check_output(Path(args.json))
     rows = compare_procs(list(args.overrides), procs=procs, steps=max(3, args.rounds + 2), warmup=2)
-    show_table("data-parallel throughput (torchrun; the global batch is the same for every row)",
-               ("processes", "generator steps/s", "real images/s", "speed-up"),
-               [(str(r["procs"]), f"{r['steps_per_s']:.3f}", f"{r['images_per_s']:.0f}", f"x{r['speedup']:.2f}") for r in rows],
-               justify=("right",) * 4)
+    show_table(
+        "data-parallel throughput (torchrun; the global batch is the same for every row)",
+        ("processes", "generator steps/s", "real images/s", "speed-up"),
+        [(str(r["procs"]), f"{r['steps_per_s']:.3f}", f"{r['images_per_s']:.0f}", f"x{r['speedup']:.2f}") for r in rows],
+        justify=("right",) * 4,
+    )
     if args.json:
         report.write(Path(args.json), {"mode": "procs", "overrides": list(args.overrides), "results": rows})
     return 0

@@ -50,9 +50,17 @@ class RichReporter:
     def __init__(self, show_bar: bool = True):
         self.console = Console(stderr=True, highlight=False)
         self.progress = Progress(
-            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]} steps/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            TextColumn("{task.fields[losses]}"), console=self.console, disable=not show_bar, transient=False,
+            TextColumn("[bold]train"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} steps/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[losses]}"),
+            console=self.console,
+            disable=not show_bar,
+            transient=False,
         )
         self.task: Any = None
 

@@ -16,15 +16,29 @@ from ganzoo.storage.folder import write_eval
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    ev = sub.add_parser("eval", help="score a run's latest checkpoint, or an npz of images against a dataset: KID, FD, class "
-                                     "consistency, diversity, precision/recall, each beside what held-out real images score")
+    ev = sub.add_parser(
+        "eval",
+        help="score a run's latest checkpoint, or an npz of images against a dataset: KID, FD, class "
+        "consistency, diversity, precision/recall, each beside what held-out real images score",
+    )
     ev.add_argument("target", metavar="RUN_DIR|FILE.npz", help="a run folder, or an npz with 'images' (uint8 N x C x H x W) and 'labels'")
     ev.add_argument("overrides", nargs="*", metavar="data=NAME", help="for an npz: the dataset to score against, and its options")
-    ev.add_argument("--n", type=int, default=None, help="generated images to score (default: as many as the held-out real images, up to 2,000)")
+    ev.add_argument(
+        "--n", type=int, default=None, help="generated images to score (default: as many as the held-out real images, up to 2,000)"
+    )
     ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--ci", action="store_true", help="95%% bootstrap intervals on every figure (200 resamples of the generated and the reference images; about a minute on mnist5k)")
-    ev.add_argument("--cas", action="store_true", help="also the classification accuracy score: a classifier trained on generated images, "
-                                                        "tested on held-out real ones (about a minute more on mnist5k)")
+    ev.add_argument(
+        "--ci",
+        action="store_true",
+        help="95%% bootstrap intervals on every figure (200 resamples of the generated and the reference images; "
+        "about a minute on mnist5k)",
+    )
+    ev.add_argument(
+        "--cas",
+        action="store_true",
+        help="also the classification accuracy score: a classifier trained on generated images, "
+        "tested on held-out real ones (about a minute more on mnist5k)",
+    )
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_eval)
 
@@ -39,13 +53,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     options = dict(n=args.n, seed=args.seed, ci=args.ci, cas=args.cas)
     if target.is_dir():
         if args.overrides:
-            raise ConfigError(f"{target} is a run folder, which is scored against its own dataset; drop {' '.join(args.overrides)} "
-                              "(data=NAME is for an npz file of images).")
+            raise ConfigError(
+                f"{target} is a run folder, which is scored against its own dataset; drop {' '.join(args.overrides)} "
+                "(data=NAME is for an npz file of images)."
+            )
         result = evaluate_run(target, host, **options)
     else:
         if target.suffix.lower() != ".npz" and not target.exists():
-            raise ConfigError(f"{target} is neither a run folder nor an npz file. ganzoo eval scores a run folder, or an npz with "
-                              "'images' and 'labels' against a dataset: ganzoo eval samples.npz data=mnist5k.")
+            raise ConfigError(
+                f"{target} is neither a run folder nor an npz file. ganzoo eval scores a run folder, or an npz with "
+                "'images' and 'labels' against a dataset: ganzoo eval samples.npz data=mnist5k."
+            )
         result = evaluate_file(target, args.overrides, host, **options)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -67,7 +85,14 @@ def show_result(result: dict) -> None:
         value = q.format(result) + (f" [{q.fmt.format(interval[0])}, {q.fmt.format(interval[1])}]" if interval else "")
         rows.append((q.label, value, q.reference_text(result, k)))
     where = f"{result['source']}" + (f" ({result['checkpoint']})" if result.get("checkpoint") else "")
-    show_table(f"quality of {where}: {result['n']} images, {result['n_ref']} reference images a side", ("metric", "value" + (" [95% CI]" if ci else ""), "reference"),
-               rows, justify=("left", "right", "right"))
+    show_table(
+        f"quality of {where}: {result['n']} images, {result['n_ref']} reference images a side",
+        ("metric", "value" + (" [95% CI]" if ci else ""), "reference"),
+        rows,
+        justify=("left", "right", "right"),
+    )
     if result.get("ci_resamples"):
-        say(f"intervals: the value +- 1.96 standard deviations over {result['ci_resamples']} bootstrap resamples of the generated and the reference images.")
+        say(
+            f"intervals: the value +- 1.96 standard deviations over {result['ci_resamples']} bootstrap resamples of the generated "
+            "and the reference images."
+        )

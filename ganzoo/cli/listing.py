@@ -40,10 +40,21 @@ def cmd_list(args: argparse.Namespace) -> int:
         pattern = words[0]
     entries = default_host().list_components(kind, pattern)
     if args.json:
-        print(json.dumps([{"kind": e.kind, "name": e.name, "description": e.description, "reference": e.reference, "provider": e.provider} for e in entries], indent=2))
+        print(
+            json.dumps(
+                [
+                    {"kind": e.kind, "name": e.name, "description": e.description, "reference": e.reference, "provider": e.provider}
+                    for e in entries
+                ],
+                indent=2,
+            )
+        )
         return 0
-    show_table("ganzoo components (ganzoo show KIND NAME for a component's options)", ("kind", "name", "description", "reference", "provider"),
-               [(e.kind, e.name, e.description, e.reference, e.provider.removeprefix("ganzoo_plugins.")) for e in entries])
+    show_table(
+        "ganzoo components (ganzoo show KIND NAME for a component's options)",
+        ("kind", "name", "description", "reference", "provider"),
+        [(e.kind, e.name, e.description, e.reference, e.provider.removeprefix("ganzoo_plugins.")) for e in entries],
+    )
     if not entries:
         err().print(f"no component matches {pattern!r}", markup=False)
     return 0
@@ -64,8 +75,13 @@ def list_combinations(as_json: bool) -> int:
         for r in m.rows:
             cells = ["-" if (r, c) in m.absent else f"no ({reasons[m.refused[(r, c)]]})" if (r, c) in m.refused else "yes" for c in m.cols]
             rows.append([r, *cells])
-        show_table(m.title, ["", *m.cols], rows, caption="yes: allowed; no (n): refused, see reason n; -: the network has no such option",
-                   justify=["left", *["center"] * len(m.cols)])
+        show_table(
+            m.title,
+            ["", *m.cols],
+            rows,
+            caption="yes: allowed; no (n): refused, see reason n; -: the network has no such option",
+            justify=["left", *["center"] * len(m.cols)],
+        )
         for reason, n in reasons.items():
             console.print(f"  ({n}) {reason}", soft_wrap=True, markup=False)
         console.print()
@@ -77,6 +93,12 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([p.__dict__ for p in plugins], indent=2))
         return 0
-    show_table("loaded ganzoo plugins", ("plugin", "version", "source", "distribution", "status"),
-               [(p.name, p.version, p.source, p.distribution, f"failed: {p.error} Its components were skipped." if p.error else "loaded") for p in plugins])
+    show_table(
+        "loaded ganzoo plugins",
+        ("plugin", "version", "source", "distribution", "status"),
+        [
+            (p.name, p.version, p.source, p.distribution, f"failed: {p.error} Its components were skipped." if p.error else "loaded")
+            for p in plugins
+        ],
+    )
     return 0

@@ -11,12 +11,16 @@ from ganzoo.registry.config import resolve
 from ganzoo.registry.overrides import refuse_repeats
 from ganzoo.registry.host import default_host
 from ganzoo.runs.launch import dry_run, start
+from ganzoo import ranks
 from ganzoo.training import distributed
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    run = sub.add_parser("run", help="train a GAN (key=value overrides on top of a preset)",
-                         description="Train a GAN. Examples: ganzoo run train.steps=50; ganzoo run preset=seed data=synthetic; ganzoo run resume=RUN_DIR")
+    run = sub.add_parser(
+        "run",
+        help="train a GAN (key=value overrides on top of a preset)",
+        description="Train a GAN. Examples: ganzoo run train.steps=50; ganzoo run preset=seed data=synthetic; ganzoo run resume=RUN_DIR",
+    )
     run.add_argument("overrides", nargs="*", metavar="key=value")
     run.add_argument("--dry-run", action="store_true", help="print the resolved configuration and parameter counts, train nothing")
     run.add_argument("--json", action="store_true", help="with --dry-run: print plain JSON")
@@ -49,7 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         run_dir = start(args.overrides, host, RichReporter())
         finished = True
-        if distributed.is_writer():
+        if ranks.is_writer():
             say(str(run_dir), "green", "done:")
     finally:
         distributed.close(finished)

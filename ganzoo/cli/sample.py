@@ -21,6 +21,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    result = sample(Path(args.run_dir), args.per_class, Path(args.out), default_host(), grid=Path(args.grid) if args.grid else None, seed=args.seed)
+    result = sample(
+        Path(args.run_dir), args.per_class, Path(args.out), default_host(), grid=Path(args.grid) if args.grid else None, seed=args.seed
+    )
     say(f"wrote {result['out']} ({'x'.join(map(str, result['images']))} uint8) from {result['checkpoint']}")
     return 0

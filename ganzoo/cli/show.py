@@ -15,8 +15,11 @@ from ganzoo.registry.host import default_host
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    sh = sub.add_parser("show", help="one component's options: type, default, allowed values, description",
-                        description="Examples: ganzoo show critic dcgan; ganzoo show dataset synthetic; ganzoo show normaliser group --json")
+    sh = sub.add_parser(
+        "show",
+        help="one component's options: type, default, allowed values, description",
+        description="Examples: ganzoo show critic dcgan; ganzoo show dataset synthetic; ganzoo show normaliser group --json",
+    )
     sh.add_argument("kind", help=f"one of {', '.join(KINDS)}")
     sh.add_argument("name", help="the component's name, as `ganzoo list` shows it")
     sh.add_argument("--json", action="store_true")
@@ -36,17 +39,33 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     console = out()
     console.print(f"{info['kind']} {info['name']}: {info['description']}", markup=False, soft_wrap=True)
-    console.print(f"  provided by: {info['provider']}" + (f"; reference: {info['reference']}" if info["reference"] else ""), markup=False, soft_wrap=True)
+    console.print(
+        f"  provided by: {info['provider']}" + (f"; reference: {info['reference']}" if info["reference"] else ""),
+        markup=False,
+        soft_wrap=True,
+    )
     if info["flags"]:
         console.print("  flags: " + ", ".join(f"{k}={v}" for k, v in info["flags"].items()), markup=False, soft_wrap=True)
     columns = ("option", "type", "default", "allowed", "description")
     tables = [(f"options of {info['kind']} {info['name']}", info["options"], "  no options")]
     for key, sub in info["sub_options"].items():
-        tables.append((f"{key}.OPTION when {key}={sub['default']} (the default; for another, see its own `ganzoo show`)", sub["options"],
-                       f"  {key}={sub['default']} takes no options of its own"))
+        tables.append(
+            (
+                f"{key}.OPTION when {key}={sub['default']} (the default; for another, see its own `ganzoo show`)",
+                sub["options"],
+                f"  {key}={sub['default']} takes no options of its own",
+            )
+        )
     for title, opts, empty in tables:
         if opts:
-            show_table(title, columns, [(o["key"], o["type"], "(required)" if o["required"] else _text(o["default"]), o["allowed"], o["description"]) for o in opts])
+            show_table(
+                title,
+                columns,
+                [
+                    (o["key"], o["type"], "(required)" if o["required"] else _text(o["default"]), o["allowed"], o["description"])
+                    for o in opts
+                ],
+            )
         else:
             console.print(empty, markup=False)
     return 0

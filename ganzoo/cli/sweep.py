@@ -25,7 +25,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     host = default_host()
     root, finished, refused = sweep(
-        args.items, host,
+        args.items,
+        host,
         train=lambda overrides: start(overrides, host, RichReporter()),
         evaluate=None if args.no_eval else (lambda run_dir: write_eval(run_dir, evaluate_run(run_dir, host, n=args.n))),
         log=say,

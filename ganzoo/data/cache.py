@@ -47,8 +47,14 @@ def folder() -> Path:
     return Path(os.environ.get("GANZOO_CACHE", Path.home() / ".cache" / "ganzoo")) / "images"
 
 
-def keys(root: str, classes: tuple[str, ...], paths: tuple[str, ...], labels: tuple[int, ...],
-         stats: tuple[tuple[int, int, int], ...], settings: dict[str, Any]) -> tuple[str, str]:
+def keys(
+    root: str,
+    classes: tuple[str, ...],
+    paths: tuple[str, ...],
+    labels: tuple[int, ...],
+    stats: tuple[tuple[int, int, int], ...],
+    settings: dict[str, Any],
+) -> tuple[str, str]:
     """(slot, key): ``slot`` names the folder and settings (one entry is kept per slot), ``key`` also
     the file list, so any change to a file gives a new key."""
     slot = hashlib.sha256(json.dumps([os.path.realpath(root), settings], sort_keys=True).encode()).hexdigest()[:16]
@@ -69,7 +75,7 @@ def read_meta(path: Path, key: str) -> dict[str, Any] | None:
             head = f.read(len(MAGIC) + 12)
             if head[: len(MAGIC)] != MAGIC or len(head) < len(MAGIC) + 12:
                 raise Damaged("it does not start as a ganzoo cache file")
-            length, crc = struct.unpack("<QI", head[len(MAGIC):])
+            length, crc = struct.unpack("<QI", head[len(MAGIC) :])
             if length > 1 << 26:
                 raise Damaged("its header claims an impossible length")
             text = f.read(length)
@@ -180,8 +186,10 @@ class Writer:
             self._abandon()
 
     def _fail(self, exc: OSError) -> None:
-        self.note = (f"could not save the decoded images in {self.path.parent} ({os_reason(exc)}): this run goes on, and the next one "
-                     "decodes them again. Set GANZOO_CACHE to a writable folder to keep them")
+        self.note = (
+            f"could not save the decoded images in {self.path.parent} ({os_reason(exc)}): this run goes on, and the next one "
+            "decodes them again. Set GANZOO_CACHE to a writable folder to keep them"
+        )
         self._abandon()
 
     def _abandon(self) -> None:

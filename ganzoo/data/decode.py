@@ -110,7 +110,10 @@ class Decoder:
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         except OSError as exc:
-            raise DataError(f"{self.who}: cannot read the image {path}: {one_line(exc.strerror or exc)}. Make it readable, or remove or replace the file.") from None
+            raise DataError(
+                f"{self.who}: cannot read the image {path}: {one_line(exc.strerror or exc)}. Make it readable, or remove or replace "
+                "the file."
+            ) from None
         f = os.fdopen(fd, "rb")
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced by a FIFO or device since the walk
             f.close()
@@ -141,12 +144,15 @@ class Decoder:
         return DataError(
             f"{self.who}: the image {path} claims to be {w}x{h} pixels ({w * h:,} pixels), more than the {self.limit or 0:,} pixels "
             "data.max_pixels allows (by default PIL's limit against decompression bombs: a small file that "
-            f"claims a huge size to exhaust memory). If you trust the file and mean to use an image this large, set data.max_pixels={w * h} "
+            "claims a huge size to exhaust memory). If you trust the file and mean to use an image this large, set "
+            f"data.max_pixels={w * h} "
             "or higher; otherwise remove or replace the file."
         )
 
 
-def choose_shape(sizes: list[tuple[int, int]], modes: list[str], size: int | None, channels: int | None) -> tuple[int, int, bool, list[str]]:
+def choose_shape(
+    sizes: list[tuple[int, int]], modes: list[str], size: int | None, channels: int | None
+) -> tuple[int, int, bool, list[str]]:
     """(size, channels, deep, notes) for images of these (width, height) and PIL modes.
 
     Unset options come from the images: their own size when they agree (the shorter side when they
@@ -166,10 +172,18 @@ def choose_shape(sizes: list[tuple[int, int]], modes: list[str], size: int | Non
     if channels is None:
         colour = sum(m not in GRAY_MODES for m in modes)
         channels = 3 if colour else 1
-        why.append("every image is grayscale" if not colour else "in colour" if colour == len(modes)
-                   else f"{colour} of {len(modes)} images in colour, the grayscale ones repeated in each channel")
+        why.append(
+            "every image is grayscale"
+            if not colour
+            else "in colour"
+            if colour == len(modes)
+            else f"{colour} of {len(modes)} images in colour, the grayscale ones repeated in each channel"
+        )
     notes = [f"shape {channels}x{size}x{size} from the images: {'; '.join(why)} (set data.size or data.channels to choose)"] if why else []
     deep = sum(m in HIGH_DEPTH_MODES for m in modes)
     if deep:
-        notes.append(f"{plural(deep, 'image')} with 16-bit or float pixels: the set is held as float32 (4 bytes a value, not 1) to keep their precision")
+        notes.append(
+            f"{plural(deep, 'image')} with 16-bit or float pixels: the set is held as float32 (4 bytes a value, not 1) to keep "
+            "their precision"
+        )
     return size, channels, bool(deep), notes

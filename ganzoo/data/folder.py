@@ -12,6 +12,7 @@
    the guess, the images are decoded again. Cache the result.
 4. When the decoded set would not fit ``max_memory``, read the headers alone and stream it instead:
    a :class:`~ganzoo.data.stream.FileImages` source decodes each batch.
+It is longer than 300 lines as ruff formats it: the steps share one private read plan.
 """
 
 from __future__ import annotations
@@ -77,28 +78,54 @@ class SamplingConfig(Config):
     """How training samples a dataset: ``flip`` and ``balance``. A dataset whose Config subclasses this
     gets both, applied by the engine (:class:`ganzoo.training.batches.Batches`)."""
 
-    flip: bool = Field(False, description="mirror images left to right in half of the epochs, each image at random. Off by default: a "
-                       "mirrored digit or letter is not the same character (a flipped 2, 3 or 7 is no digit at all), so the generator "
-                       "would learn images that do not exist; turn it on for faces, scenes and objects, whose mirror image is just as real")
-    balance: bool = Field(False, description="class-balanced sampling: each epoch draws N images with replacement, every class equally "
-                          "likely, for folders with far more images in some classes (the images per class are listed when a run starts)")
+    flip: bool = Field(
+        False,
+        description="mirror images left to right in half of the epochs, each image at random. Off by default: a "
+        "mirrored digit or letter is not the same character (a flipped 2, 3 or 7 is no digit at all), so the generator "
+        "would learn images that do not exist; turn it on for faces, scenes and objects, whose mirror image is just as real",
+    )
+    balance: bool = Field(
+        False,
+        description="class-balanced sampling: each epoch draws N images with replacement, every class equally "
+        "likely, for folders with far more images in some classes (the images per class are listed when a run starts)",
+    )
 
 
 class FolderConfig(SamplingConfig):
     """The options of a folder of images (``data=imagefolder``), for :func:`load_image_folder`."""
 
-    size: int | None = Field(None, ge=4, le=1024, description="images are resized (shorter side) and centre-cropped to size x size; default: "
-                             "the images' own size when they agree, else their most common shorter side (a note says which)")
+    size: int | None = Field(
+        None,
+        ge=4,
+        le=1024,
+        description="images are resized (shorter side) and centre-cropped to size x size; default: "
+        "the images' own size when they agree, else their most common shorter side (a note says which)",
+    )
     channels: int | None = Field(None, description="1 for grayscale, 3 for RGB; default: 1 when every image is grayscale, else 3")
-    max_pixels: int | None = Field(None, ge=1, description="the largest image, in pixels, that will be decoded; default PIL's limit of about "
-                                   "89 million; set higher to allow bigger images")
-    max_memory: str | None = Field(None, description="the most memory the decoded images may take, e.g. 8GB or 500MB; a bigger set is "
-                                   "streamed from disk, batch by batch; default: half the memory available when the run starts")
-    workers: int | None = Field(None, ge=0, le=256, description="processes that decode images when loading, and during training for a streamed "
-                                "set; 0 decodes in the main process. Default: the CPU cores, at most 8 (when loading a set of under 512 images: none)")
-    cache: bool | None = Field(None, description="keep the decoded images under $GANZOO_CACHE (default ~/.cache/ganzoo) so the next run "
-                               "starts in seconds: true; false neither reads nor writes it; unset reads it and keeps sets that took a "
-                               "second or more to read")
+    max_pixels: int | None = Field(
+        None,
+        ge=1,
+        description="the largest image, in pixels, that will be decoded; default PIL's limit of about "
+        "89 million; set higher to allow bigger images",
+    )
+    max_memory: str | None = Field(
+        None,
+        description="the most memory the decoded images may take, e.g. 8GB or 500MB; a bigger set is "
+        "streamed from disk, batch by batch; default: half the memory available when the run starts",
+    )
+    workers: int | None = Field(
+        None,
+        ge=0,
+        le=256,
+        description="processes that decode images when loading, and during training for a streamed "
+        "set; 0 decodes in the main process. Default: the CPU cores, at most 8 (when loading a set of under 512 images: none)",
+    )
+    cache: bool | None = Field(
+        None,
+        description="keep the decoded images under $GANZOO_CACHE (default ~/.cache/ganzoo) so the next run "
+        "starts in seconds: true; false neither reads nor writes it; unset reads it and keeps sets that took a "
+        "second or more to read",
+    )
 
     @field_validator("channels")
     @classmethod
@@ -120,8 +147,9 @@ def load_image_folder(root: str, cfg: FolderConfig, who: str = "data=imagefolder
     return load_listing(scan(root, who), cfg, who)
 
 
-def load_image_files(paths: list[str], labels: list[int], classes: tuple[str, ...], cfg: FolderConfig,
-                     who: str, notes: tuple[str, ...] = ()) -> ImageData:
+def load_image_files(
+    paths: list[str], labels: list[int], classes: tuple[str, ...], cfg: FolderConfig, who: str, notes: tuple[str, ...] = ()
+) -> ImageData:
     """Image files with labels from elsewhere (a CSV, say): the same shape choice, decoding, cache and
     streaming as a folder. Missing files are an error naming the first. ``notes`` default to the
     images per class."""
@@ -131,7 +159,9 @@ def load_image_files(paths: list[str], labels: list[int], classes: tuple[str, ..
         try:
             st = os.stat(p)
         except OSError as exc:
-            raise DataError(f"{who}: cannot read the image {p}: {one_line(exc.strerror or exc)}. Make it readable, or remove it from the list.") from None
+            raise DataError(
+                f"{who}: cannot read the image {p}: {one_line(exc.strerror or exc)}. Make it readable, or remove it from the list."
+            ) from None
         stats.append((st.st_size, st.st_mtime_ns, st.st_ino))
     root = os.path.commonpath([os.path.abspath(p) for p in paths]) if paths else "."
     return load_listing(Listing(root, tuple(classes), tuple(paths), tuple(labels), tuple(stats), tuple(notes)), cfg, who)
@@ -154,13 +184,15 @@ def load_listing(listing: Listing, cfg: FolderConfig, who: str) -> ImageData:
     pixels, saved, started = None, False, time.perf_counter()
     if meta is None:
         meta, pixels, saved = _first_read(listing.paths, cfg, limit, who, load_workers, budget, progress, as_we_go, notes, key)
-    notes[len(listing.notes):len(listing.notes)] = meta["notes"]  # how the shape was chosen, before what happened to the cache
+    notes[len(listing.notes) : len(listing.notes)] = meta["notes"]  # how the shape was chosen, before what happened to the cache
     decoder = Decoder(meta["shape"][2], meta["shape"][1], meta["dtype"] == "float32", limit, who)
     slow = cfg.cache is None and time.perf_counter() - started >= CACHE_AFTER
     if _nbytes(meta) > budget:
         why = f"data.max_memory={cfg.max_memory}" if cfg.max_memory is not None else f"half the {human(2 * budget)} of memory available"
-        notes.append(f"streaming from disk: the decoded images would take {human(_nbytes(meta))}, more than {why}; "
-                     "each batch is decoded when training asks for it")
+        notes.append(
+            f"streaming from disk: the decoded images would take {human(_nbytes(meta))}, more than {why}; "
+            "each batch is decoded when training asks for it"
+        )
         if (cfg.cache or slow) and "pixels_cached" not in meta:
             _note(notes, cache.write(path, meta, None))
         return ImageData(FileImages(listing.paths, decoder, key, workers), labels, listing.classes, tuple(notes), key=key)
@@ -201,8 +233,18 @@ def _nbytes(meta: dict[str, Any]) -> int:
     return n * c * s * s * (4 if meta["dtype"] == "float32" else 1)
 
 
-def _first_read(paths: tuple[str, ...], cfg: FolderConfig, limit: int | None, who: str, workers: int, budget: int, progress,
-                entry: Path | None, notes: list[str], key: str) -> tuple[dict[str, Any], torch.Tensor | None, bool]:
+def _first_read(
+    paths: tuple[str, ...],
+    cfg: FolderConfig,
+    limit: int | None,
+    who: str,
+    workers: int,
+    budget: int,
+    progress,
+    entry: Path | None,
+    notes: list[str],
+    key: str,
+) -> tuple[dict[str, Any], torch.Tensor | None, bool]:
     """(meta, pixels when they fit ``budget``, whether ``entry`` was written), in one pass where it
     can: every image is decoded at the shape a sample of headers suggests while all the headers are
     collected, and decoded again only when they choose another shape (a size, colour or 16-bit image
@@ -223,8 +265,9 @@ def _first_read(paths: tuple[str, ...], cfg: FolderConfig, limit: int | None, wh
     return meta, pixels, saved
 
 
-def _decoded(paths: tuple[str, ...], decoder: Decoder, workers: int, progress, entry: Path | None, decide, notes: list[str]
-             ) -> tuple[torch.Tensor | None, dict[str, Any], bool]:
+def _decoded(
+    paths: tuple[str, ...], decoder: Decoder, workers: int, progress, entry: Path | None, decide, notes: list[str]
+) -> tuple[torch.Tensor | None, dict[str, Any], bool]:
     """Decode every image, writing the cache ``entry`` on the way when given. ``decide(sizes, modes)``
     gives the set's meta and whether these pixels have its shape; only then are they (and the entry) kept."""
     with cache.Writer(entry) if entry is not None else nullcontext() as writer:
@@ -258,7 +301,11 @@ class _Pixels:
         for j, path in enumerate(self.paths[start:stop]):
             out[j], head = d.read(path)
             heads.append(head)
-        return torch.from_numpy(out), torch.tensor([(w, h) for w, h, _ in heads], dtype=torch.int64).reshape(-1, 2), [m for _, _, m in heads]
+        return (
+            torch.from_numpy(out),
+            torch.tensor([(w, h) for w, h, _ in heads], dtype=torch.int64).reshape(-1, 2),
+            [m for _, _, m in heads],
+        )
 
 
 def _census(paths: tuple[str, ...], cfg: FolderConfig, limit: int | None, who: str, workers: int, progress) -> dict[str, Any]:
@@ -266,15 +313,22 @@ def _census(paths: tuple[str, ...], cfg: FolderConfig, limit: int | None, who: s
     sizes: list[tuple[int, int]] = []
     modes: list[str] = []
     with no_pil_limit():
-        for _, (wh, m) in chunks(_Headers(Decoder(0, 0, False, limit, who), paths), len(paths), workers=workers, chunk=256,
-                                 what="reading image headers", progress=progress):
+        for _, (wh, m) in chunks(
+            _Headers(Decoder(0, 0, False, limit, who), paths),
+            len(paths),
+            workers=workers,
+            chunk=256,
+            what="reading image headers",
+            progress=progress,
+        ):
             sizes += [tuple(x) for x in wh.tolist()]
             modes += m
     return _meta(len(paths), *choose_shape(sizes, modes, cfg.size, cfg.channels))
 
 
-def _decode_all(paths: tuple[str, ...], decoder: Decoder, workers: int, progress, writer: cache.Writer | None = None
-                ) -> tuple[torch.Tensor, list[tuple[int, int]], list[str]]:
+def _decode_all(
+    paths: tuple[str, ...], decoder: Decoder, workers: int, progress, writer: cache.Writer | None = None
+) -> tuple[torch.Tensor, list[tuple[int, int]], list[str]]:
     """Every image decoded into one (N, C, S, S) tensor, with the (width, height) and mode of each;
     each block also goes to ``writer`` as it arrives (the main process waits on the workers anyway)."""
     n, s = len(paths), decoder.size

@@ -53,8 +53,9 @@ class Plan:
     forever, each passed through ``shard`` (this rank's slice); used as a DataLoader sampler, so the
     workers read ahead exactly what training asks for next."""
 
-    def __init__(self, order: Order, perm: torch.Tensor, pos: int, rng_state: torch.Tensor, batch: int,
-                 shard: Callable[[torch.Tensor], torch.Tensor]):
+    def __init__(
+        self, order: Order, perm: torch.Tensor, pos: int, rng_state: torch.Tensor, batch: int, shard: Callable[[torch.Tensor], torch.Tensor]
+    ):
         self.order, self.perm, self.pos, self.batch, self.shard = order, perm.clone(), pos, batch, shard
         self.rng = torch.Generator()
         self.rng.set_state(rng_state.clone())

@@ -86,8 +86,16 @@ class _Slices:
         return k * self.chunk, min(self.n, (k + 1) * self.chunk)
 
 
-def chunks(fn: Callable[[int, int], Any], n: int, *, workers: int, chunk: int = 64, what: str = "working",
-           progress: Progress = quiet, kind: str = "processes") -> Iterator[tuple[int, Any]]:
+def chunks(
+    fn: Callable[[int, int], Any],
+    n: int,
+    *,
+    workers: int,
+    chunk: int = 64,
+    what: str = "working",
+    progress: Progress = quiet,
+    kind: str = "processes",
+) -> Iterator[tuple[int, Any]]:
     """Yield ``(start, fn(start, stop))`` for the slices of ``range(n)``, in order. ``workers=0`` runs
     ``fn`` here; otherwise ``workers`` processes or threads (``kind``). ``progress(what, done, n)``
     is told each finished slice."""
@@ -101,8 +109,14 @@ def chunks(fn: Callable[[int, int], Any], n: int, *, workers: int, chunk: int = 
     elif kind == "threads":
         results = _threads(work, workers)
     else:
-        loader = torch.utils.data.DataLoader(work, batch_size=None, num_workers=min(workers, len(slices)), worker_init_fn=worker_init,
-                                             prefetch_factor=4, generator=torch.Generator().manual_seed(0))  # leaves the global RNG alone
+        loader = torch.utils.data.DataLoader(
+            work,
+            batch_size=None,
+            num_workers=min(workers, len(slices)),
+            worker_init_fn=worker_init,
+            prefetch_factor=4,
+            generator=torch.Generator().manual_seed(0),
+        )  # leaves the global RNG alone
         results = drain(loader)
     try:
         for k, value in enumerate(results):

@@ -200,17 +200,24 @@ class _Walk:
         if self.special:
             first = self.special[0][0]
             one = len(self.special) == 1
-            notes.append(f"skipped {plural(len(self.special), 'file')} with an image name that {'is not a regular file' if one else 'are not regular files'} "
-                         f"(a FIFO, socket, device or broken link), e.g. {first} ({kind(first)})")
+            notes.append(
+                f"skipped {plural(len(self.special), 'file')} with an image name that "
+                f"{'is not a regular file' if one else 'are not regular files'} "
+                f"(a FIFO, socket, device or broken link), e.g. {first} ({kind(first)})"
+            )
         if self.links_not_followed:
             first = self.links_not_followed[0]
-            notes.append(f"did not follow {plural(len(self.links_not_followed), 'folder link')} to a folder already read "
-                         f"(a loop, or a second path to the same folder), e.g. {first} -> {os.path.realpath(first)}")
+            notes.append(
+                f"did not follow {plural(len(self.links_not_followed), 'folder link')} to a folder already read "
+                f"(a loop, or a second path to the same folder), e.g. {first} -> {os.path.realpath(first)}"
+            )
         if self.duplicates:
             path, ident, _ = self.duplicates[0]
             _, label, d, name = self.found[ident]
-            notes.append(f"counted {plural(len(self.duplicates), 'file')} reached by a second path only once, "
-                         f"e.g. {path} is the same file as {os.path.join(d, name)} (class {classes[label]})")
+            notes.append(
+                f"counted {plural(len(self.duplicates), 'file')} reached by a second path only once, "
+                f"e.g. {path} is the same file as {os.path.join(d, name)} (class {classes[label]})"
+            )
         return tuple(notes)
 
 
@@ -218,20 +225,28 @@ def scan(root: str, who: str = "data=imagefolder") -> Listing:
     """The images under ``root`` (one subfolder per class), or a :class:`DataError` that says what was
     found instead. ``who`` starts every message ("data=imagefolder")."""
     root = str(Path(root).expanduser())
-    expected = (f"Expected {root}/CLASS_NAME/IMAGE files (png, jpg, …), one subfolder per class, "
-                "each with at least one image.")
+    expected = f"Expected {root}/CLASS_NAME/IMAGE files (png, jpg, …), one subfolder per class, each with at least one image."
     if not os.path.isdir(root):
         what = "is not a folder" if os.path.exists(root) else "does not exist"
-        raise DataError(f"{who}: the folder {root} {what}. {expected} Set data.root=DIR to a folder with one subfolder of images per class.")
+        raise DataError(
+            f"{who}: the folder {root} {what}. {expected} Set data.root=DIR to a folder with one subfolder of images per class."
+        )
     try:
         with os.scandir(root) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
-        raise DataError(f"{who}: cannot list the folder {root}: {one_line(exc.strerror or exc)}. Make it readable, or set data.root=DIR to another folder.") from None
+        raise DataError(
+            f"{who}: cannot list the folder {root}: {one_line(exc.strerror or exc)}. Make it readable, or set data.root=DIR to "
+            "another folder."
+        ) from None
     classes = [e.name for e in entries if _is_dir(e)]
     if not classes:
         files = [e.name for e in entries]
-        found = "it is empty" if not files else f"it holds {plural(len(files), 'file')} ({', '.join(files[:3])}{', …' if len(files) > 3 else ''}) and no subfolders"
+        found = (
+            "it is empty"
+            if not files
+            else f"it holds {plural(len(files), 'file')} ({', '.join(files[:3])}{', …' if len(files) > 3 else ''}) and no subfolders"
+        )
         raise DataError(
             f"{who}: found no class folders in {root}: {found}. {expected} "
             "Move each class's images into its own subfolder, or set data.root to the folder that holds the class folders."
@@ -252,8 +267,14 @@ def scan(root: str, who: str = "data=imagefolder") -> Listing:
             f"Images are regular files ending in {', '.join(exts)}, each counted once. {expected} "
             "Add images to these folders or remove them."
         )
-    return Listing(root, tuple(classes), tuple(p for p, _, _ in samples), tuple(c for _, c, _ in samples),
-                   tuple(s for _, _, s in samples), walk.notes(counts))
+    return Listing(
+        root,
+        tuple(classes),
+        tuple(p for p, _, _ in samples),
+        tuple(c for _, c, _ in samples),
+        tuple(s for _, _, s in samples),
+        walk.notes(counts),
+    )
 
 
 def _check_class_folders(root: str, classes: list[str], who: str) -> None:

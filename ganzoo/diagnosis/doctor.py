@@ -8,6 +8,7 @@ monitor passes the step lines of a run still training); :func:`main_finding` is 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,10 @@ class Finding:
     key: str  # the entry of FINDINGS
     title: str
     since: int | None  # the generator step it first shows at, when it has one
-    evidence: str  # the numbers and the steps where they occur
+    evidence: str  # the evidence as a sentence: the numbers and the steps where they occur
     cause: str  # the likely cause in this configuration
     change: str  # what to try, as key=value overrides
-    numbers: dict[str, Any] = field(default_factory=dict)
+    numbers: dict[str, Any] = field(default_factory=dict)  # the evidence as named numbers (what the sentence says)
 
     def line(self) -> str:
         """One line: the title, and since when."""
@@ -42,7 +43,9 @@ class Report:
         return self.findings[0]
 
     def to_json(self) -> dict[str, Any]:
-        return {"run": self.run, "findings": [asdict(f) for f in self.findings], "notes": self.notes}
+        """The report for a program: each finding's sentence (``evidence``) and its numbers (``numbers``;
+        a number that is not finite, such as the median of no values, is null)."""
+        return {"run": self.run, "findings": [{**asdict(f), "numbers": _finite(f.numbers)} for f in self.findings], "notes": self.notes}
 
 
 def diagnose(ev: RunEvidence, online: bool = False) -> list[Finding]:
@@ -61,13 +64,19 @@ def diagnose(ev: RunEvidence, online: bool = False) -> list[Finding]:
         if key in hidden:
             continue
         cause, change = check.advise(ev, found)
-        out.append(Finding(key, FORM_TITLES.get(found.form, check.title), found.since, found.text, cause, change, found.numbers))
+        out.append(
+            Finding(key, FORM_TITLES.get(found.form, check.title), found.since, check.render(found.numbers), cause, change, found.numbers)
+        )
     if not out and not online:
         check = FINDINGS[-1]
         found = check.detect(ev)
         if found is not None:
-            out.append(Finding(check.key, check.title, None, found.text, "", "", found.numbers))
+            out.append(Finding(check.key, check.title, None, check.render(found.numbers), "", "", found.numbers))
     return out
+
+
+def _finite(numbers: dict[str, Any]) -> dict[str, Any]:
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in numbers.items()}
 
 
 def notes(ev: RunEvidence) -> list[str]:
@@ -75,16 +84,22 @@ def notes(ev: RunEvidence) -> list[str]:
     out = []
     if ev.bad_lines:
         shown = ", ".join(map(str, ev.bad_lines[:10])) + (f" and {len(ev.bad_lines) - 10} more" if len(ev.bad_lines) > 10 else "")
-        out.append(f"metrics.jsonl has {len(ev.bad_lines)} line(s) that are not step records (damaged or cut short), left out: "
-                   f"line {shown}. The findings come from the {len(ev.steps)} valid step line(s).")
+        out.append(
+            f"metrics.jsonl has {len(ev.bad_lines)} line(s) that are not step records (damaged or cut short), left out: "
+            f"line {shown}. The findings come from the {len(ev.steps)} valid step line(s)."
+        )
     if not ev.steps:
         out.append("metrics.jsonl has no step lines yet: nothing to diagnose.")
     elif not ev.has("real_score"):
-        out.append("this run logged no critic scores or gradient norms (train.diag_every=0, or a ganzoo before it): only the "
-                   "losses, W, quality scores and sample grids could be read; train.diag_every=1 logs the rest.")
+        out.append(
+            "this run logged no critic scores or gradient norms (train.diag_every=0, or a ganzoo before it): only the "
+            "losses, W, quality scores and sample grids could be read; train.diag_every=1 logs the rest."
+        )
     if not ev.evals:
-        out.append("no quality scores: mode collapse, ignored conditioning and 'too slow' need them; run ganzoo eval RUN "
-                   "(or train with train.eval_every=K).")
+        out.append(
+            "no quality scores: mode collapse, ignored conditioning and 'too slow' need them; run ganzoo eval RUN "
+            "(or train with train.eval_every=K)."
+        )
     return out
 
 

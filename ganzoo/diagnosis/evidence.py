@@ -4,7 +4,7 @@ From a run folder (:meth:`RunEvidence.read`): ``config.json`` (the configuration
 parameter counts), the step lines of ``metrics.jsonl`` (losses, W and, on the steps
 ``train.diag_every`` picks, the evidence of :mod:`ganzoo.training.diagnostics`), the quality scores
 (the ``eval`` lines of ``metrics.jsonl`` and ``eval.json``) and the sample grids. During training
-(:meth:`RunEvidence.live`) only the configuration and the step lines so far.
+(:meth:`RunEvidence.live`) the configuration, the step lines and the quality scores so far.
 
 The helpers below read a series the way every finding does: :func:`onset` (since which step a
 condition holds), :func:`last_part` (the last third of a run) and :func:`median`.
@@ -19,10 +19,14 @@ from pathlib import Path
 from statistics import median as _median
 from typing import Any, Callable, Sequence
 
+from ganzoo.evaluation.metrics import QUALITY
 from ganzoo.registry.config import flatten
 from ganzoo.storage.folder import read_config, read_eval, read_metrics
 
 STEP_NAME = re.compile(r"step-(\d+)")
+# The quality figures the findings read, as rows of QUALITY (the one table of metric names): their
+# keys and labels come from there, and a figure QUALITY no longer has fails here, at import.
+CLASS_ACC, DIVERSITY, FD_RATIO = ({q.key: q for q in QUALITY}[key] for key in ("class_acc", "diversity", "fd_ratio"))
 
 
 @dataclass
@@ -54,9 +58,9 @@ class RunEvidence:
         return cls(flatten(record["config"]), steps, dict(record["data"]), params, evals, grids, run_dir.name, bad)
 
     @classmethod
-    def live(cls, config: dict[str, Any], steps: list[dict[str, Any]]) -> "RunEvidence":
-        """The evidence of a run still training: its stored-form configuration and its step lines so far."""
-        return cls(flatten(config), steps)
+    def live(cls, config: dict[str, Any], steps: list[dict[str, Any]], evals: list[tuple[int, dict[str, Any]]] = ()) -> "RunEvidence":
+        """The evidence of a run still training: its stored-form configuration, its step lines and quality scores so far."""
+        return cls(flatten(config), steps, evals=list(evals))
 
     # -- reading it --------------------------------------------------------------------------------
     def series(self, key: str) -> tuple[list[int], list[float]]:
@@ -107,7 +111,7 @@ def median(values: Sequence[float]) -> float:
 def last_part(items: Sequence[Any], share: float = 1 / 3, least: int = 3) -> list[Any]:
     """The last ``share`` of ``items`` (at least ``least`` of them, when there are that many)."""
     n = len(items)
-    return list(items[n - min(n, max(least, math.ceil(n * share))):])
+    return list(items[n - min(n, max(least, math.ceil(n * share))) :])
 
 
 def onset(records: Sequence[dict[str, Any]], holds: Callable[[dict[str, Any]], bool], share: float = 0.9, least: int = 5) -> int | None:
@@ -115,7 +119,7 @@ def onset(records: Sequence[dict[str, Any]], holds: Callable[[dict[str, Any]], b
     of the last third), for at least ``least`` records and a tenth of the run; None when it is not."""
     flags = [bool(holds(r)) for r in records]
     n = len(flags)
-    if n < least or sum(flags[n - len(last_part(flags)):]) < share * len(last_part(flags)):
+    if n < least or sum(flags[n - len(last_part(flags)) :]) < share * len(last_part(flags)):
         return None
     need = max(least, math.ceil(0.1 * n))
     suffix = 0
@@ -129,7 +133,7 @@ def onset(records: Sequence[dict[str, Any]], holds: Callable[[dict[str, Any]], b
 
 def rolling_medians(values: Sequence[float], window: int = 5) -> list[float]:
     """Medians of consecutive windows of ``window`` values (one per window, none overlapping)."""
-    return [median(values[i:i + window]) for i in range(0, len(values) - window + 1, window)] or ([median(values)] if values else [])
+    return [median(values[i : i + window]) for i in range(0, len(values) - window + 1, window)] or ([median(values)] if values else [])
 
 
 def fmt(x: float) -> str:
@@ -139,10 +143,10 @@ def fmt(x: float) -> str:
 
 @dataclass(frozen=True)
 class Seen:
-    """What a check saw: since which step (None: no single onset), the evidence in words (numbers
-    and steps), the same numbers for ``--json``, and which form of the failure it was."""
+    """What a check saw: since which step (None: no single onset), the evidence as named numbers
+    (steps, levels, ratios: what ``--json`` carries and :mod:`ganzoo.diagnosis.prose` says in words),
+    and which form of the failure it was."""
 
     since: int | None
-    text: str
     numbers: dict[str, Any] = field(default_factory=dict)
     form: str = ""

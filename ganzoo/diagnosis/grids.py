@@ -36,8 +36,12 @@ def spreads(path: Path, size: int, num_classes: int) -> tuple[float, float] | No
     step = size + PADDING
     if pixels.shape[0] < PADDING + rows * step or pixels.shape[1] < PADDING + COLUMNS * step:
         return None
-    cells = np.stack([[pixels[PADDING + r * step: PADDING + r * step + size, PADDING + c * step: PADDING + c * step + size]
-                       for c in range(COLUMNS)] for r in range(rows)])  # (rows, COLUMNS, size, size)
+    cells = np.stack(
+        [
+            [pixels[PADDING + r * step : PADDING + r * step + size, PADDING + c * step : PADDING + c * step + size] for c in range(COLUMNS)]
+            for r in range(rows)
+        ]
+    )  # (rows, COLUMNS, size, size)
     across_columns = float(cells.std(axis=1).mean())
     across_rows = float(cells.std(axis=0).mean()) if rows > 1 else float("nan")
     return across_columns, across_rows

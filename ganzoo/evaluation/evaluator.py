@@ -143,9 +143,15 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x + 1, grid, align_corners=False) - 1  # zero padding of x + 1 is -1 padding of x
 
 
-def train_classifier(data: ImageData, epochs: int | None = None, batch: int = 128, seed: int = 0,
-                     indices: tuple[torch.Tensor, torch.Tensor] | None = None, labels: torch.Tensor | None = None,
-                     images=None) -> tuple[Classifier, float]:
+def train_classifier(
+    data: ImageData,
+    epochs: int | None = None,
+    batch: int = 128,
+    seed: int = 0,
+    indices: tuple[torch.Tensor, torch.Tensor] | None = None,
+    labels: torch.Tensor | None = None,
+    images=None,
+) -> tuple[Classifier, float]:
     """Train the evaluator's classifier on the training split and return it with its accuracy on the
     held-out split. ``images``/``labels`` (a float tensor and its labels) replace the data's training
     images, as classification accuracy score (CAS) does with generated ones."""
@@ -153,7 +159,11 @@ def train_classifier(data: ImageData, epochs: int | None = None, batch: int = 12
     train_idx, test_idx = indices if indices is not None else split(data.labels, seed)
     n_train = len(images) if images is not None else len(train_idx)
     epochs = epochs if epochs is not None else max(2, min(15, round(IMAGES_SEEN / max(n_train, 1))))
-    fetch = (lambda idx: (images[idx], labels[idx])) if images is not None else (lambda idx: (data.floats(train_idx[idx]), data.labels[train_idx[idx]]))
+    fetch = (
+        (lambda idx: (images[idx], labels[idx]))
+        if images is not None
+        else (lambda idx: (data.floats(train_idx[idx]), data.labels[train_idx[idx]]))
+    )
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -173,7 +183,10 @@ def train_classifier(data: ImageData, epochs: int | None = None, batch: int = 12
                 schedule.step()
     model.eval()
     with torch.no_grad():
-        pred = torch.cat([model(data.floats(test_idx[i : i + 500])).argmax(1) for i in range(0, len(test_idx), 500)] or [torch.zeros(0, dtype=torch.int64)])
+        pred = torch.cat(
+            [model(data.floats(test_idx[i : i + 500])).argmax(1) for i in range(0, len(test_idx), 500)]
+            or [torch.zeros(0, dtype=torch.int64)]
+        )
     accuracy = float((pred == data.labels[test_idx]).float().mean()) if len(test_idx) else float("nan")
     return model, accuracy
 
@@ -205,6 +218,7 @@ def get_evaluator(data: ImageData, *, cache: bool = True) -> Evaluator:
         except (OSError, SafetensorError) as exc:  # a read-only or full cache costs a retraining next time, nothing else
             warnings.warn(
                 f"The evaluator could not be cached in {path.parent} ({os_reason(exc)}); scoring goes on, and the next "
-                "evaluation trains it again. Set GANZOO_CACHE to a writable folder to keep it.", stacklevel=2,
+                "evaluation trains it again. Set GANZOO_CACHE to a writable folder to keep it.",
+                stacklevel=2,
             )
     return Evaluator(model, accuracy, key)

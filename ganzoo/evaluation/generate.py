@@ -24,7 +24,9 @@ def generate(generator: Generator, z: torch.Tensor, labels: torch.Tensor, batch:
     was_training = generator.training
     generator.eval()
     try:
-        parts = [generator(z[i : i + batch].to(device), labels[i : i + batch].to(device)).float().cpu() for i in range(0, len(labels), batch)]
+        parts = [
+            generator(z[i : i + batch].to(device), labels[i : i + batch].to(device)).float().cpu() for i in range(0, len(labels), batch)
+        ]
     finally:
         generator.train(was_training)
     return torch.cat(parts)  # (N, C, H, W)
@@ -48,9 +50,11 @@ def load_generator(run_dir: Path, host: PluginHost) -> tuple[Generator, DataSpec
     generator = network(host, "generator", *cfg.components["generator"], spec, cfg.subparts.get("generator"))
     prefix = "generator_ema/" if any(k.startswith("generator_ema/") for k in tensors) else "generator/"
     try:
-        generator.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+        generator.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
     except RuntimeError as exc:
         first = " ".join(str(exc).split())[:300]
-        raise CheckpointError(f"The generator in {path / checkpoint.WEIGHTS} does not fit the generator its header names ({first}). "
-                              "Was the plugin that provides it changed since the run?") from None
+        raise CheckpointError(
+            f"The generator in {path / checkpoint.WEIGHTS} does not fit the generator its header names ({first}). "
+            "Was the plugin that provides it changed since the run?"
+        ) from None
     return generator.eval(), spec, path

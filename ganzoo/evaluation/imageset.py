@@ -16,8 +16,10 @@ import torch
 from ganzoo.components import DataSpec
 from ganzoo.errors import DataError, os_reason
 
-FORMAT = ("an npz file with 'images' (uint8, N x C x H x W, values 0..255) and 'labels' (N integers, one class index per image), "
-          "as ganzoo sample writes it")
+FORMAT = (
+    "an npz file with 'images' (uint8, N x C x H x W, values 0..255) and 'labels' (N integers, one class index per image), "
+    "as ganzoo sample writes it"
+)
 
 
 def read_npz(path: Path, spec: DataSpec, data_name: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -30,13 +32,17 @@ def read_npz(path: Path, spec: DataSpec, data_name: str) -> tuple[torch.Tensor, 
             names = list(z.files)
             missing = [k for k in ("images", "labels") if k not in names]
             if missing:
-                raise DataError(f"{path} has no {' or '.join(repr(m) for m in missing)} entry (it holds: {', '.join(names) or 'nothing'}). "
-                                f"ganzoo eval reads {FORMAT}.")
+                raise DataError(
+                    f"{path} has no {' or '.join(repr(m) for m in missing)} entry (it holds: {', '.join(names) or 'nothing'}). "
+                    f"ganzoo eval reads {FORMAT}."
+                )
             images, labels = z["images"], z["labels"]
     except DataError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{path} could not be read as an npz file ({os_reason(exc) if isinstance(exc, OSError) else exc}). ganzoo eval reads {FORMAT}.") from None
+        raise DataError(
+            f"{path} could not be read as an npz file ({os_reason(exc) if isinstance(exc, OSError) else exc}). ganzoo eval reads {FORMAT}."
+        ) from None
     return check(images, labels, spec, data_name, str(path))
 
 
@@ -44,7 +50,11 @@ def check(images: np.ndarray, labels: np.ndarray, spec: DataSpec, data_name: str
     """The arrays as tensors, or one paragraph saying how they do not fit the dataset."""
     want = f"data={data_name} has {spec.channels}x{spec.size}x{spec.size} images in {spec.num_classes} classes"
     if images.dtype != np.uint8:
-        hint = " Float images in [0, 1] become uint8 as (x * 255).round(); in [-1, 1], as ((x + 1) * 127.5).round()." if images.dtype.kind == "f" else ""
+        hint = (
+            " Float images in [0, 1] become uint8 as (x * 255).round(); in [-1, 1], as ((x + 1) * 127.5).round()."
+            if images.dtype.kind == "f"
+            else ""
+        )
         raise DataError(f"The images in {where} are {images.dtype}, but ganzoo eval reads uint8 pixels (0..255).{hint}")
     if images.ndim != 4:
         raise DataError(f"The images in {where} have shape {images.shape}: {images.ndim} dimensions where N x C x H x W has 4; {want}.")
@@ -53,7 +63,9 @@ def check(images: np.ndarray, labels: np.ndarray, spec: DataSpec, data_name: str
         hint = ""
         if images.shape[3] == spec.channels and images.shape[1:3] == (spec.size, spec.size):
             hint = " They look like N x H x W x C: move the channels first, e.g. images.transpose(0, 3, 1, 2)."
-        raise DataError(f"The images in {where} are {c}x{h}x{w} ({n} of them), but {want}.{hint} Score them against a dataset of their own shape.")
+        raise DataError(
+            f"The images in {where} are {c}x{h}x{w} ({n} of them), but {want}.{hint} Score them against a dataset of their own shape."
+        )
     if labels.ndim != 1 or len(labels) != n:
         raise DataError(f"{where} has {n} images but its labels have shape {labels.shape}; there must be one class index per image.")
     if labels.dtype.kind not in "iu":
@@ -62,5 +74,8 @@ def check(images: np.ndarray, labels: np.ndarray, spec: DataSpec, data_name: str
         raise DataError(f"{where} holds {n} image(s); scoring needs at least 4.")
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= spec.num_classes:
-        raise DataError(f"The labels in {where} run from {low} to {high} ({len(np.unique(labels))} classes), but {want} (labels 0..{spec.num_classes - 1}).")
+        raise DataError(
+            f"The labels in {where} run from {low} to {high} ({len(np.unique(labels))} classes), but {want} (labels "
+            f"0..{spec.num_classes - 1})."
+        )
     return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels.astype(np.int64))

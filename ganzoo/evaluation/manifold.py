@@ -32,8 +32,9 @@ def _radii(x: torch.Tensor, ids: torch.Tensor, k: int) -> torch.Tensor:
     return dist.kthvalue(k, dim=1).values
 
 
-def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = K, ids_real: torch.Tensor | None = None,
-         ids_fake: torch.Tensor | None = None) -> dict[str, float]:
+def prdc(
+    real: torch.Tensor, fake: torch.Tensor, k: int = K, ids_real: torch.Tensor | None = None, ids_fake: torch.Tensor | None = None
+) -> dict[str, float]:
     """Precision, recall, density and coverage of (M, D) ``fake`` against (N, D) ``real`` features."""
     real, fake = real.double(), fake.double()
     ids_real = torch.arange(len(real)) if ids_real is None else ids_real

@@ -52,8 +52,10 @@ def per_side(n: int | None, data: ImageData, available: int | None = None) -> in
     if n is None:
         n = min(held, MAX_DEFAULT_N, available if available is not None else held)
     elif n > held:
-        raise ConfigError(f"--n {n} is more than the {held:,} held-out real images this dataset keeps as the reference; each generated "
-                          f"image is scored against one of them, so use --n {held} or less.")
+        raise ConfigError(
+            f"--n {n} is more than the {held:,} held-out real images this dataset keeps as the reference; each generated "
+            f"image is scored against one of them, so use --n {held} or less."
+        )
     if n < 4:
         raise ConfigError(f"--n must be at least 4 (two images a side), got {n}.")
     return n // 2
@@ -61,15 +63,19 @@ def per_side(n: int | None, data: ImageData, available: int | None = None) -> in
 
 def _class_prdc(real: Side, fake: Side) -> dict[str, float]:
     """PRDC per class (classes with at least two images on both sides), averaged over the classes."""
-    rows = [prdc(real.of_class(c).features, fake.of_class(c).features, ids_real=real.of_class(c).ids, ids_fake=fake.of_class(c).ids)
-            for c in sorted(set(real.labels.tolist()) & set(fake.labels.tolist()))
-            if (real.labels == c).sum() > 1 and (fake.labels == c).sum() > 1]
+    rows = [
+        prdc(real.of_class(c).features, fake.of_class(c).features, ids_real=real.of_class(c).ids, ids_fake=fake.of_class(c).ids)
+        for c in sorted(set(real.labels.tolist()) & set(fake.labels.tolist()))
+        if (real.labels == c).sum() > 1 and (fake.labels == c).sum() > 1
+    ]
     return {k: mean(r[k] for r in rows) if rows else float("nan") for k in PRDC}
 
 
 def _join(a: Side, b: Side) -> Side:
-    return Side(*(torch.cat((x, y)) for x, y in zip((a.labels, a.features, a.predictions), (b.labels, b.features, b.predictions))),
-                torch.arange(len(a) + len(b)))
+    return Side(
+        *(torch.cat((x, y)) for x, y in zip((a.labels, a.features, a.predictions), (b.labels, b.features, b.predictions))),
+        torch.arange(len(a) + len(b)),
+    )
 
 
 def figures(ref: tuple[Side, Side], fake: tuple[Side, Side]) -> dict[str, float]:
@@ -101,16 +107,25 @@ def _resample(s: Side, gen: torch.Generator) -> Side:
 
 def score_sides(ref: tuple[Side, Side], fake: tuple[Side, Side], evaluator: Evaluator, seed: int = 0, ci: bool = False) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(seed)
-    out: dict[str, Any] = {"n": len(fake[0]) + len(fake[1]), "n_ref": len(ref[0]), **figures(ref, fake), "evaluator_acc": evaluator.accuracy}
+    out: dict[str, Any] = {
+        "n": len(fake[0]) + len(fake[1]),
+        "n_ref": len(ref[0]),
+        **figures(ref, fake),
+        "evaluator_acc": evaluator.accuracy,
+    }
     if ci:
-        draws = [figures(tuple(_resample(s, gen) for s in ref), tuple(_resample(s, gen) for s in fake))  # type: ignore[arg-type]
-                 for _ in range(BOOTSTRAP)]
+        draws = [
+            figures(tuple(_resample(s, gen) for s in ref), tuple(_resample(s, gen) for s in fake))  # type: ignore[arg-type]
+            for _ in range(BOOTSTRAP)
+        ]
         out["ci"] = {k: bootstrap_interval(out[k], [d[k] for d in draws], (0.0, 1.0) if k in SHARES else None) for k in draws[0]}
         out["ci_resamples"] = BOOTSTRAP
     return out
 
 
-def score(generator: Generator, data: ImageData, evaluator: Evaluator, n: int | None = None, seed: int = 0, ci: bool = False) -> dict[str, Any]:
+def score(
+    generator: Generator, data: ImageData, evaluator: Evaluator, n: int | None = None, seed: int = 0, ci: bool = False
+) -> dict[str, Any]:
     """Score ``n`` images of a generator against the data. Their labels are drawn independently from
     the held-out images' class frequencies, as a real sample's would be."""
     gen = torch.Generator().manual_seed(seed)
@@ -126,8 +141,9 @@ def score(generator: Generator, data: ImageData, evaluator: Evaluator, n: int | 
     return score_sides(ref, halves, evaluator, seed, ci)  # type: ignore[arg-type]
 
 
-def score_images(images: torch.Tensor, labels: torch.Tensor, data: ImageData, evaluator: Evaluator, n: int | None = None,
-                 seed: int = 0, ci: bool = False) -> dict[str, Any]:
+def score_images(
+    images: torch.Tensor, labels: torch.Tensor, data: ImageData, evaluator: Evaluator, n: int | None = None, seed: int = 0, ci: bool = False
+) -> dict[str, Any]:
     """Score a set of images (uint8 or float, (N, C, H, W)) with their labels against the data: two
     random halves of it (``n`` images in all), each against its reference half."""
     gen = torch.Generator().manual_seed(seed)
@@ -141,33 +157,52 @@ def score_images(images: torch.Tensor, labels: torch.Tensor, data: ImageData, ev
     return score_sides(ref, halves, evaluator, seed, ci)  # type: ignore[arg-type]
 
 
-def evaluate_run(run_dir: Path, host: PluginHost, n: int | None = None, seed: int = 0, ci: bool = False, cas: bool = False) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: Path, host: PluginHost, n: int | None = None, seed: int = 0, ci: bool = False, cas: bool = False
+) -> dict[str, Any]:
     """Score the newest checkpoint of a run (its EMA generator when it has one)."""
     record = read_config(run_dir)
     cfg = from_stored(record.get("config"), host, where=str(run_dir / "config.json"))
     data = load_data(cfg, host)
     generator, _spec, ckpt = load_generator(run_dir, host)
     evaluator = get_evaluator(data)
-    result = {"source": str(run_dir), "checkpoint": ckpt.name, "data": cfg.name("data"), "num_classes": data.spec.num_classes, **score(generator, data, evaluator, n=n, seed=seed, ci=ci)}
+    result = {
+        "source": str(run_dir),
+        "checkpoint": ckpt.name,
+        "data": cfg.name("data"),
+        "num_classes": data.spec.num_classes,
+        **score(generator, data, evaluator, n=n, seed=seed, ci=ci),
+    }
     if cas:
         result.update(cas_of_generator(generator, data, evaluator, seed))
     return result
 
 
-def evaluate_file(path: Path, overrides: list[str], host: PluginHost, n: int | None = None, seed: int = 0, ci: bool = False, cas: bool = False) -> dict[str, Any]:
+def evaluate_file(
+    path: Path, overrides: list[str], host: PluginHost, n: int | None = None, seed: int = 0, ci: bool = False, cas: bool = False
+) -> dict[str, Any]:
     """Score the images of an npz file against the dataset ``data=NAME [data.OPTION=VALUE ...]`` names."""
     from ganzoo.registry.build import load_data
+
     given = parse_overrides(overrides)
     other = [k for k in given if k != "data" and not k.startswith("data.")]
     if other or "data" not in given:
         got = f" (got {', '.join(repr(k) for k in other)})" if other else ""
-        raise ConfigError(f"ganzoo eval FILE.npz needs the dataset to score against, and takes only data=NAME and data.OPTION=VALUE{got}: "
-                          "e.g. ganzoo eval samples.npz data=mnist5k. ganzoo list dataset shows the datasets.")
+        raise ConfigError(
+            f"ganzoo eval FILE.npz needs the dataset to score against, and takes only data=NAME and data.OPTION=VALUE{got}: "
+            "e.g. ganzoo eval samples.npz data=mnist5k. ganzoo list dataset shows the datasets."
+        )
     cfg = resolve(given, host, check_compat=False)
     data = load_data(cfg, host)
     images, labels = read_npz(path, data.spec, cfg.name("data"))
     evaluator = get_evaluator(data)
-    result = {"source": str(path), "checkpoint": None, "data": cfg.name("data"), "num_classes": data.spec.num_classes, **score_images(images, labels, data, evaluator, n=n, seed=seed, ci=ci)}
+    result = {
+        "source": str(path),
+        "checkpoint": None,
+        "data": cfg.name("data"),
+        "num_classes": data.spec.num_classes,
+        **score_images(images, labels, data, evaluator, n=n, seed=seed, ci=ci),
+    }
     if cas:
         result.update(cas_of_images(images, labels, data, evaluator))
     return result

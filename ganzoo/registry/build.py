@@ -34,7 +34,9 @@ def load_data(cfg: RunConfig, host: PluginHost) -> ImageData:
         raise ConfigError(f"data={name} returned {type(data).__name__} from load(); a dataset returns ganzoo.ImageData.")
     shape, n = data.shape, len(data.labels)
     if len(shape) != 4 or shape[2] != shape[3] or shape[0] != n or data.labels.dim() != 1 or n == 0:
-        raise ConfigError(f"data={name} returned images {tuple(shape)} and labels {tuple(data.labels.shape)}; expected (N, C, S, S) and (N,) with N > 0.")
+        raise ConfigError(
+            f"data={name} returned images {tuple(shape)} and labels {tuple(data.labels.shape)}; expected (N, C, S, S) and (N,) with N > 0."
+        )
     if data.dtype not in (torch.uint8, torch.float32):
         raise ConfigError(f"data={name} returned {data.dtype} images; expected uint8 (0..255) or float32 (in [-1, 1]).")
     sampling = {k: bool(getattr(options, k)) for k in ("flip", "balance") if hasattr(options, k)}
@@ -70,12 +72,18 @@ def network(host: PluginHost, kind: str, name: str, options, spec: DataSpec, sub
 
 
 def build_models(cfg: RunConfig, spec: DataSpec, host: PluginHost) -> Models:
-    critic = _guarded(host, "critic", cfg, spec, lambda: network(host, "critic", *cfg.components["critic"], spec, cfg.subparts.get("critic")))
-    generator = _guarded(host, "generator", cfg, spec, lambda: network(host, "generator", *cfg.components["generator"], spec, cfg.subparts.get("generator")))
+    critic = _guarded(
+        host, "critic", cfg, spec, lambda: network(host, "critic", *cfg.components["critic"], spec, cfg.subparts.get("critic"))
+    )
+    generator = _guarded(
+        host, "generator", cfg, spec, lambda: network(host, "generator", *cfg.components["generator"], spec, cfg.subparts.get("generator"))
+    )
     c_name, c_opts = cfg.components["constraint"]
     constraint = _guarded(host, "constraint", cfg, spec, lambda: host.get("constraint", c_name)(c_opts))
-    norm_coupled = any(getattr(host.get("normaliser", getattr(cfg.options("critic"), f)), "batch_coupled", False)
-                       for f in ref_fields(type(critic), "normaliser"))
+    norm_coupled = any(
+        getattr(host.get("normaliser", getattr(cfg.options("critic"), f)), "batch_coupled", False)
+        for f in ref_fields(type(critic), "normaliser")
+    )
     check_built(critic, constraint, norm_coupled)  # the general rules, whatever the constraint's own check does
     constraint.check(critic)
     l_name, l_opts = cfg.components["loss"]
@@ -119,8 +127,10 @@ def _describe(host: PluginHost, slot: str, cfg: RunConfig, spec: DataSpec) -> st
     entry = host.components(kind)[name]
     info = {p.name: p for p in host.plugins()}.get(entry.provider)
     dist = f", distribution '{info.distribution}'" if info is not None and info.distribution else ""
-    return (f"The {slot} '{name}' ({refs + ', ' if refs else ''}from plugin '{entry.provider}'{dist}) "
-            f"on {spec.channels}x{spec.size}x{spec.size} images with {spec.num_classes} classes")
+    return (
+        f"The {slot} '{name}' ({refs + ', ' if refs else ''}from plugin '{entry.provider}'{dist}) "
+        f"on {spec.channels}x{spec.size}x{spec.size} images with {spec.num_classes} classes"
+    )
 
 
 def _guarded(host: PluginHost, slot: str, cfg: RunConfig, spec: DataSpec, make):

@@ -75,8 +75,11 @@ def base_preset(user: dict[str, Any]) -> tuple[str, str | None]:
     else ``default``."""
     if "preset" in user:
         return str(user["preset"]), None
-    fitting = [(len(p["for"]), name) for name, p in presets().items()
-               if isinstance(p.get("for"), dict) and p["for"] and all(str(user.get(k)) == str(v) for k, v in p["for"].items())]
+    fitting = [
+        (len(p["for"]), name)
+        for name, p in presets().items()
+        if isinstance(p.get("for"), dict) and p["for"] and all(str(user.get(k)) == str(v) for k, v in p["for"].items())
+    ]
     if not fitting:
         return DEFAULT_PRESET, None
     _, name = max(fitting)

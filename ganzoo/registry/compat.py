@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ganzoo.components import ref_fields
-from ganzoo.layers import has_reparametrised_weights, is_batch_coupled
+from ganzoo.layers import has_reparametrised_weights
 from ganzoo.errors import ConfigError
 from ganzoo.registry.names import natural_key
 
@@ -76,23 +76,33 @@ def _per_sample_penalty(picks: Picks, host: "PluginHost | None") -> Iterable[Pro
         return
     critic = picks.get("critic")
     if critic is not None and getattr(critic, "batch_coupled", False):  # the critic itself couples (minibatch stddev...)
-        yield Problem(("critic", "constraint"), (
-            f"constraint={constraint.name} penalises each sample's input gradient on its own, but critic={critic.name} "
-            "couples the samples of a batch by design (batch_coupled = True: a layer such as minibatch standard "
-            "deviation reads the whole batch), so each score depends on the others and the penalty does not measure "
-            "what it claims. No normaliser can change that: use a constraint that is not a per-sample penalty"
-            + _not_per_sample(host) + ", or another critic."
-        ))
+        yield Problem(
+            ("critic", "constraint"),
+            (
+                f"constraint={constraint.name} penalises each sample's input gradient on its own, but critic={critic.name} "
+                "couples the samples of a batch by design (batch_coupled = True: a layer such as minibatch standard "
+                "deviation reads the whole batch), so each score depends on the others and the penalty does not measure "
+                "what it claims. No normaliser can change that: use a constraint that is not a per-sample penalty"
+                + _not_per_sample(host)
+                + ", or another critic."
+            ),
+        )
     for key, norm in _subs(picks, "critic", "normaliser"):
         if norm.batch_coupled:
             ok = _names(host, "normaliser", lambda c: not c.batch_coupled)
-            yield Problem((key, "constraint"), (
-                f"constraint={constraint.name} penalises each sample's input gradient on its own, but "
-                f"{key}={norm.name} is batch-coupled (it mixes the samples of a batch), so each score "
-                "depends on the others and the penalty does not measure what it claims. Use a per-sample "
-                "norm" + (f" ({key}={_or(ok)})" if ok else "")
-                + " or a constraint that is not a per-sample penalty" + _not_per_sample(host) + "."
-            ))
+            yield Problem(
+                (key, "constraint"),
+                (
+                    f"constraint={constraint.name} penalises each sample's input gradient on its own, but "
+                    f"{key}={norm.name} is batch-coupled (it mixes the samples of a batch), so each score "
+                    "depends on the others and the penalty does not measure what it claims. Use a per-sample "
+                    "norm"
+                    + (f" ({key}={_or(ok)})" if ok else "")
+                    + " or a constraint that is not a per-sample penalty"
+                    + _not_per_sample(host)
+                    + "."
+                ),
+            )
 
 
 def _clip_on_reparametrised(picks: Picks, host: "PluginHost | None") -> Iterable[Problem]:
@@ -101,13 +111,16 @@ def _clip_on_reparametrised(picks: Picks, host: "PluginHost | None") -> Iterable
         return
     for key, norm in _subs(picks, "critic", "normaliser"):
         if norm.reparametrises_weights:
-            yield Problem((key, "constraint"), (
-                f"constraint={constraint.name} rewrites the critic's raw weights, but {key}={norm.name} "
-                "rescales every weight after that (spectral normalisation divides it by its largest "
-                "singular value), so the constraint would no longer bound anything; the normaliser "
-                f"already keeps each layer 1-Lipschitz. Use constraint=none with {key}={norm.name}, or "
-                f"another {key} with constraint={constraint.name}."
-            ))
+            yield Problem(
+                (key, "constraint"),
+                (
+                    f"constraint={constraint.name} rewrites the critic's raw weights, but {key}={norm.name} "
+                    "rescales every weight after that (spectral normalisation divides it by its largest "
+                    "singular value), so the constraint would no longer bound anything; the normaliser "
+                    f"already keeps each layer 1-Lipschitz. Use constraint=none with {key}={norm.name}, or "
+                    f"another {key} with constraint={constraint.name}."
+                ),
+            )
 
 
 def _encoder_roles(picks: Picks, host: "PluginHost | None") -> Iterable[Problem]:
@@ -115,10 +128,13 @@ def _encoder_roles(picks: Picks, host: "PluginHost | None") -> Iterable[Problem]
         for key, enc in _subs(picks, net, "encoder"):
             if net not in enc.roles:
                 ok = _names(host, "encoder", lambda c, _n=net: _n in c.roles)
-                yield Problem((key,), (
-                    f"The encoder '{enc.name}' cannot be used in a {net} ({key}={enc.name}); it works in: "
-                    f"{', '.join(sorted(enc.roles))}." + (f" Encoders valid in a {net}: {ok}." if ok else "")
-                ))
+                yield Problem(
+                    (key,),
+                    (
+                        f"The encoder '{enc.name}' cannot be used in a {net} ({key}={enc.name}); it works in: "
+                        f"{', '.join(sorted(enc.roles))}." + (f" Encoders valid in a {net}: {ok}." if ok else "")
+                    ),
+                )
 
 
 def _spatial_norm(picks: Picks, host: "PluginHost | None") -> Iterable[Problem]:
@@ -129,11 +145,14 @@ def _spatial_norm(picks: Picks, host: "PluginHost | None") -> Iterable[Problem]:
         for key, norm in _subs(picks, net, "normaliser"):
             if norm.needs_spatial:
                 ok = _names(host, "normaliser", lambda c: not c.needs_spatial)
-                yield Problem((net, key), (
-                    f"{net}={net_cls.name} applies its norm layers to 1x1 feature vectors, but {key}={norm.name} "
-                    "normalises each channel over spatial positions, which a 1x1 map does not have (the "
-                    "layer would output zeros)." + (f" Use {key}={_or(ok)}." if ok else "")
-                ))
+                yield Problem(
+                    (net, key),
+                    (
+                        f"{net}={net_cls.name} applies its norm layers to 1x1 feature vectors, but {key}={norm.name} "
+                        "normalises each channel over spatial positions, which a 1x1 map does not have (the "
+                        "layer would output zeros)." + (f" Use {key}={_or(ok)}." if ok else "")
+                    ),
+                )
 
 
 RULES: tuple[Rule, ...] = (_per_sample_penalty, _clip_on_reparametrised, _encoder_roles, _spatial_norm)
@@ -162,10 +181,13 @@ def check_built(critic: "Critic", constraint: "Constraint", norm_coupled: bool =
     found = coupling_layer(critic) if constraint.per_sample else None
     if found is not None:
         where, kind = found
-        remedy = ("Use a per-sample norm (critic.norm=layer, for example) or a constraint that is not a per-sample "
-                  "penalty (constraint=clip or none)." if norm_coupled else
-                  "The layer is part of the critic, so no normaliser can change that: use a constraint that is not "
-                  "a per-sample penalty (constraint=clip or none), or another critic.")
+        remedy = (
+            "Use a per-sample norm (critic.norm=layer, for example) or a constraint that is not a per-sample "
+            "penalty (constraint=clip or none)."
+            if norm_coupled
+            else "The layer is part of the critic, so no normaliser can change that: use a constraint that is not "
+            "a per-sample penalty (constraint=clip or none), or another critic."
+        )
         raise ConfigError(
             f"Constraint '{constraint.name}' penalises each sample's gradient on its own, but critic '{critic.name}' "
             f"contains a batch-coupled layer, {where} ({kind}), so each score depends on the other samples in the "

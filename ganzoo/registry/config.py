@@ -7,16 +7,19 @@ Keys:
   option picks (its normaliser or encoder);
 - ``train.steps=…`` and the other :class:`TrainConfig` fields set the training loop;
 - ``seed=``, ``out=`` (the run directory), ``preset=`` (from ``registry.toml``), ``resume=RUN_DIR``;
-- ``resume.allow=a,b`` names the keys a resumed run may change (checked in :mod:`ganzoo.runs.launch`).
+- ``resume.allow=[a,b]`` (or one key) names the keys a resumed run may change (the resume policy: :mod:`ganzoo.registry.resume`).
 
-The text of ``key=value`` and of lists (``train.betas=0.5,0.999``) is read by
+:func:`resolve` does three jobs, each its own function: :func:`merge_preset` (the preset, then the
+user's values), :func:`ganzoo.registry.keys.route` (each key to its place, by the ``ROUTES`` table)
+and the validation of the values (pydantic for options, :func:`_scalars` for seed, out and resume).
+
+The text of ``key=value`` and of lists (``train.betas=[0.5,0.999]``) is read by
 :mod:`ganzoo.registry.overrides`; this module validates the values.
 """
 
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,16 +30,18 @@ from ganzoo.errors import ConfigError, did_you_mean, unknown
 from ganzoo.registry import compat
 from ganzoo.registry.catalogue import DEFAULT_PRESET, base_preset, preset_values
 from ganzoo.registry.host import PluginHost
-from ganzoo.registry.overrides import parse_overrides, parse_value, split_values  # noqa: F401 (the override syntax)
-
-# The config key for each component kind a run picks.
-SLOTS = {"critic": "critic", "generator": "generator", "constraint": "constraint", "loss": "loss", "data": "dataset"}
-SCALARS = ("seed", "out", "preset", "resume")
+from ganzoo.registry.keys import SCALARS, SLOTS, route  # noqa: F401 (SCALARS and SLOTS: the keys a run has)
+from ganzoo.registry.overrides import parse_overrides, parse_value  # noqa: F401 (the override syntax)
 
 
 class TrainConfig(Config):
     steps: int = Field(1000, ge=1, description="generator steps to train for")
-    max_minutes: float | None = Field(None, gt=0, description="also stop once training has taken this many minutes (across resumes); the last step's samples, scores and checkpoint are written as usual")
+    max_minutes: float | None = Field(
+        None,
+        gt=0,
+        description="also stop once training has taken this many minutes (across resumes); the last step's samples, scores and "
+        "checkpoint are written as usual",
+    )
     batch_size: int = Field(64, ge=1, description="real images per critic step")
     n_critic: int = Field(5, ge=1, description="critic steps per generator step")
     lr_g: float = Field(1e-4, gt=0, lt=1, description="generator Adam learning rate")
@@ -48,14 +53,44 @@ class TrainConfig(Config):
     eval_n: int = Field(500, ge=10, description="generated images per evaluation during training")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where to train; auto picks cuda when present")
     progress: bool = Field(True, description="show a progress bar")
-    sync_bn: bool = Field(False, description="under torchrun, BatchNorm statistics over the global batch (SyncBatchNorm, CUDA only); no effect in one process")
-    ema: float = Field(0.0, ge=0.0, lt=1.0, description="decay of an exponential moving average of the generator weights used for samples (0: off; e.g. 0.999)")
-    max_retries: int = Field(3, ge=0, le=1000, description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before the run stops")
-    diag_every: int = Field(1, ge=0, description="log the evidence ganzoo doctor reads (critic scores, gradient norms per block, penalty share, ...) into metrics.jsonl every K generator steps (0: never); it changes no weights")
-    tensorboard: bool = Field(False, description="also write TensorBoard event files into the run folder (needs the tensorboard extra: pip install 'ganzoo[tensorboard]')")
+    sync_bn: bool = Field(
+        False, description="under torchrun, BatchNorm statistics over the global batch (SyncBatchNorm, CUDA only); no effect in one process"
+    )
+    ema: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="decay of an exponential moving average of the generator weights used for samples (0: off; e.g. 0.999)",
+    )
+    max_retries: int = Field(
+        3,
+        ge=0,
+        le=1000,
+        description="times a generator step with a NaN/Inf loss, penalty or gradient is undone and retried on fresh batches before "
+        "the run stops",
+    )
+    diag_every: int = Field(
+        1,
+        ge=0,
+        description="log the evidence ganzoo doctor reads (critic scores, gradient norms per block, penalty share, ...) into "
+        "metrics.jsonl every K generator steps (0: never); it changes no weights",
+    )
+    tensorboard: bool = Field(
+        False,
+        description="also write TensorBoard event files into the run folder (needs the tensorboard extra: pip install "
+        "'ganzoo[tensorboard]')",
+    )
     # Speed settings (ganzoo/speed.py, ganzoo/precision.py); `ganzoo bench` measures each of them.
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field("auto", description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only); auto: bf16 where the hardware computes it natively (CUDA with bf16, CPUs with avx512_bf16 or AMX), else fp32")
-    subpixel: bool = Field(True, description="compute the generator's 'nearest x2 upsampling, then 3x3 conv' layers as four 2x2 convs on the small map (same function, 4/9 of the multiply-adds; ganzoo/layers.py)")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto",
+        description="fp32, or mixed precision under autocast (bf16; fp16 with a gradient scaler, GPU only); auto: bf16 where the "
+        "hardware computes it natively (CUDA with bf16, CPUs with avx512_bf16 or AMX), else fp32",
+    )
+    subpixel: bool = Field(
+        True,
+        description="compute the generator's 'nearest x2 upsampling, then 3x3 conv' layers as four 2x2 convs on the small map (same "
+        "function, 4/9 of the multiply-adds; ganzoo/layers.py)",
+    )
     channels_last: bool = Field(True, description="run the generator in channels-last memory format (weights and activations)")
     fused: bool = Field(True, description="one critic pass over real and fake images together, when the critic has no batch-coupled layers")
     compile: bool = Field(False, description="torch.compile the critic and generator (refused when the constraint needs double backward)")
@@ -64,7 +99,7 @@ class TrainConfig(Config):
     @classmethod
     def _betas_in_range(cls, v: tuple[float, float]) -> tuple[float, float]:
         if not all(0.0 <= b < 1.0 for b in v):
-            raise ValueError("each beta must be in [0, 1), e.g. train.betas=0.5,0.999")
+            raise ValueError("each beta must be in [0, 1), e.g. train.betas=[0.5,0.999]")
         return v
 
 
@@ -106,54 +141,46 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
     ``use_preset=False`` (used on resume) takes every value from ``overrides`` alone.
     """
     user = parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides)
+    preset, recipe, merged, dropped = merge_preset(user, use_preset)
+    keys = route(merged)
+    components: dict[str, tuple[str, Config]] = {}
+    subparts: dict[str, dict[str, Config]] = {}
+    for slot, kind in SLOTS.items():
+        name = keys.picks.get(slot)
+        if name is None:
+            raise ConfigError(f"No {slot} chosen: preset '{preset}' sets none. Add {slot}=NAME.")
+        cls = host.get(kind, name)
+        components[slot] = (name, _validate_options(cls, slot, name, keys.options[slot], host))
+        subparts[slot] = _validate_subparts(cls, slot, name, components[slot][1], keys.nested[slot], host)
+    train = _validate_model(TrainConfig, "train", keys.options["train"])
+    seed, out, resume = _scalars(keys.scalars)
+    cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume, dropped=dropped, recipe=recipe)
+    if check_compat:
+        check_combination(cfg, host)  # combinations that cannot work are refused here, before anything is built
+    return cfg
+
+
+def merge_preset(user: dict[str, Any], use_preset: bool = True) -> tuple[str, str | None, dict[str, Any], dict[str, Any]]:
+    """(preset, why it was picked, the preset's values with the user's on top, the preset's options dropped).
+
+    When the user picks a different component than the preset, the preset's options for the old
+    component no longer apply; the same for a sub-component (a new critic.norm drops critic.norm.*).
+    ``use_preset=False``: no preset, the user's values alone.
+    """
+    user = dict(user)
     preset, recipe = base_preset(user) if use_preset else (str(user.get("preset", DEFAULT_PRESET)), None)
     user.pop("preset", None)
     base = preset_values(preset) if use_preset else {}
-    # When the user picks a different component than the preset, the preset's options for the old
-    # component no longer apply; the same for a sub-component (a new critic.norm drops critic.norm.*).
     dropped: dict[str, Any] = {}
     for key in [k for k in user if k in SLOTS or (k.count(".") == 1 and k.partition(".")[0] in SLOTS)]:
         if str(user[key]) != str(base.get(key)):
             dropped.update({k: v for k, v in base.items() if k.startswith(key + ".") and k not in user})
             base = {k: v for k, v in base.items() if not k.startswith(key + ".")}
-    merged = {**base, **user}
+    return preset, recipe, {**base, **user}, dropped
 
-    picks: dict[str, str] = {}
-    options: dict[str, dict[str, Any]] = {slot: {} for slot in [*SLOTS, "train"]}
-    nested: dict[str, dict[str, dict[str, Any]]] = {slot: {} for slot in SLOTS}
-    scalars: dict[str, Any] = {}
-    for key, value in merged.items():
-        head, dot, rest = key.partition(".")
-        fname, dot2, sub = rest.partition(".")
-        if head in SLOTS and not dot:
-            if not isinstance(value, str):
-                raise ConfigError(f"'{key}' picks a component by name, got {value!r}.")
-            picks[head] = value
-        elif head in options and dot and rest and "." not in rest:
-            options[head][rest] = value
-        elif head in SLOTS and fname and dot2 and sub and "." not in sub:
-            nested[head].setdefault(fname, {})[sub] = value
-        elif head in SCALARS and not dot:
-            scalars[head] = value
-        elif key == "resume.allow":
-            if "resume" not in merged:
-                raise ConfigError("resume.allow= lists the keys a resumed run may change, so it only applies together with resume=RUN_DIR.")
-        else:
-            valid = [*SLOTS, *(f"{s}.OPTION" for s in SLOTS), "KIND.FIELD.OPTION (e.g. critic.norm.groups)", "train.OPTION", *SCALARS, "resume.allow"]
-            hint = did_you_mean(head, [*SLOTS, "train", *SCALARS])
-            raise ConfigError(f"Unknown key '{key}'.{hint} Valid keys: {', '.join(valid)}.")
 
-    components: dict[str, tuple[str, Config]] = {}
-    subparts: dict[str, dict[str, Config]] = {}
-    for slot, kind in SLOTS.items():
-        name = picks.get(slot)
-        if name is None:
-            raise ConfigError(f"No {slot} chosen: preset '{preset}' sets none. Add {slot}=NAME.")
-        cls = host.get(kind, name)
-        components[slot] = (name, _validate_options(cls, slot, name, options[slot], host))
-        subparts[slot] = _validate_subparts(cls, slot, name, components[slot][1], nested[slot], host)
-    train = _validate_model(TrainConfig, "train", options["train"])
-
+def _scalars(scalars: dict[str, Any]) -> tuple[int, str | None, str | None]:
+    """``seed``, ``out`` and ``resume``, checked (``~`` expanded in the paths)."""
     seed = scalars.get("seed", 0)
     try:
         seed = int(seed)
@@ -161,16 +188,12 @@ def resolve(overrides: list[str] | dict[str, Any], host: PluginHost, use_preset:
         raise ConfigError(f"seed must be an integer, got {seed!r}.") from None
     if not 0 <= seed < 2**63:
         raise ConfigError(f"seed must be in [0, 2**63), got {seed}.")
-    out = scalars.get("out")
-    resume = scalars.get("resume")
+    out, resume = scalars.get("out"), scalars.get("resume")
     for key, val in (("out", out), ("resume", resume)):
         if val is not None and (not isinstance(val, str) or not val.strip()):
             raise ConfigError(f"{key}= needs a directory path, got {val!r}.")
     out, resume = (os.path.expanduser(v) if isinstance(v, str) else v for v in (out, resume))  # out=~/runs/x
-    cfg = RunConfig(components, train, subparts=subparts, seed=seed, out=out, preset=preset, resume=resume, dropped=dropped, recipe=recipe)
-    if check_compat:
-        check_combination(cfg, host)  # combinations that cannot work are refused here, before anything is built
-    return cfg
+    return seed, out, resume
 
 
 def picks(cfg: RunConfig, host: PluginHost) -> dict[str, type]:
@@ -229,7 +252,9 @@ def _validate_options(cls: type, slot: str, name: str, opts: dict[str, Any], hos
     return cfg
 
 
-def _validate_subparts(cls: type, slot: str, name: str, cfg: Config, nested: dict[str, dict[str, Any]], host: PluginHost) -> dict[str, Config]:
+def _validate_subparts(
+    cls: type, slot: str, name: str, cfg: Config, nested: dict[str, dict[str, Any]], host: PluginHost
+) -> dict[str, Config]:
     """Validate ``slot.FIELD.option`` values against the Config of the component FIELD picks."""
     refs = ref_fields(cls)
     for fname in nested:

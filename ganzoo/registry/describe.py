@@ -55,7 +55,13 @@ def options(config: type[BaseModel], host: PluginHost, prefix: str, role: str = 
 def flags(cls: type) -> dict[str, Any]:
     """The class flags the engine reads (those its base class declares, as set on ``cls``)."""
     base = BASES[cls.kind]
-    names = [n for n, v in vars(base).items() if not n.startswith("_") and isinstance(v, (bool, str, frozenset, int, float)) and n not in ("kind", "name", "description", "reference")]
+    names = [
+        n
+        for n, v in vars(base).items()
+        if not n.startswith("_")
+        and isinstance(v, (bool, str, frozenset, int, float))
+        and n not in ("kind", "name", "description", "reference")
+    ]
     return {n: (sorted(getattr(cls, n)) if isinstance(getattr(cls, n), frozenset) else getattr(cls, n)) for n in names}
 
 
@@ -66,8 +72,14 @@ def describe(host: PluginHost, kind: str, name: str) -> dict[str, Any]:
     entry = host.components(kind)[name]
     slot = "data" if kind == "dataset" else kind
     out = {
-        "kind": kind, "name": name, "provider": entry.provider, "description": cls.description, "reference": cls.reference,
-        "flags": flags(cls), "options": options(cls.Config, host, slot, role=kind if kind in ("critic", "generator") else ""), "sub_options": {},
+        "kind": kind,
+        "name": name,
+        "provider": entry.provider,
+        "description": cls.description,
+        "reference": cls.reference,
+        "flags": flags(cls),
+        "options": options(cls.Config, host, slot, role=kind if kind in ("critic", "generator") else ""),
+        "sub_options": {},
     }
     for field, sub_kind in ref_fields(cls).items():
         default = cls.Config.model_fields[field].default

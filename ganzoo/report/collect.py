@@ -54,13 +54,17 @@ def find_runs(paths: list[Path]) -> tuple[list[Path], list[str]]:
     for path in paths:
         if not path.is_dir():
             what = "does not exist" if not (path.exists() or path.is_symlink()) else "is not a folder"
-            raise ConfigError(f"{path} {what}. ganzoo report takes run folders (out= of ganzoo run) or sweep folders (out= of ganzoo sweep).")
+            raise ConfigError(
+                f"{path} {what}. ganzoo report takes run folders (out= of ganzoo run) or sweep folders (out= of ganzoo sweep)."
+            )
         if (path / "config.json").exists():
             read_config(path)  # a ganzoo run's record, or a clean error
             found = [path]
         else:
             found = []
-            for child in sorted((c for c in path.iterdir() if c.is_dir() and (c / "config.json").exists()), key=lambda c: natural_key(c.name)):
+            for child in sorted(
+                (c for c in path.iterdir() if c.is_dir() and (c / "config.json").exists()), key=lambda c: natural_key(c.name)
+            ):
                 try:
                     read_config(child)
                     found.append(child)
@@ -92,9 +96,17 @@ def collect(run_dir: Path, frames: int, notes: list[str]) -> RunView:
         final, source = None, "not evaluated (ganzoo eval RUN_DIR, or train.eval_every=K)"
     steps = record["config"]["train"].get("steps")
     return RunView(
-        path=run_dir, name=run_dir.name, summary=summarise(run_dir), num_classes=_int(record["data"].get("num_classes"), 1),
-        total_steps=steps if isinstance(steps, int) else None, losses=losses, evals=evals, final=final, final_source=source,
-        frames=grid_frames(run_dir, frames, notes), training=is_locked(run_dir),
+        path=run_dir,
+        name=run_dir.name,
+        summary=summarise(run_dir),
+        num_classes=_int(record["data"].get("num_classes"), 1),
+        total_steps=steps if isinstance(steps, int) else None,
+        losses=losses,
+        evals=evals,
+        final=final,
+        final_source=source,
+        frames=grid_frames(run_dir, frames, notes),
+        training=is_locked(run_dir),
     )
 
 
@@ -118,7 +130,11 @@ def grid_frames(run_dir: Path, count: int, notes: list[str]) -> list[tuple[int, 
     """Up to ``count`` of ``samples/step-N.png`` as (step, data URI), re-encoded small (8-bit grey when
     the grid is grey). A file that is not a readable PNG of a sensible size is left out, with a note."""
     folder = run_dir / "samples"
-    found = sorted((int(m.group(1)), f) for f in folder.glob("step-*.png") if (m := GRID.match(f.name)) and f.is_file()) if folder.is_dir() else []
+    found = (
+        sorted((int(m.group(1)), f) for f in folder.glob("step-*.png") if (m := GRID.match(f.name)) and f.is_file())
+        if folder.is_dir()
+        else []
+    )
     out = []
     for step, f in pick(found, count):
         uri = _png_uri(f)
@@ -153,8 +169,10 @@ def _png_uri(path: Path) -> str | None:
 
 
 def _describe_eval(score: dict[str, Any]) -> str:
-    parts = [f"checkpoint {score['checkpoint']}" if isinstance(score.get("checkpoint"), str) else "",
-             f"{score['n']} images" if isinstance(score.get("n"), int) else ""]
+    parts = [
+        f"checkpoint {score['checkpoint']}" if isinstance(score.get("checkpoint"), str) else "",
+        f"{score['n']} images" if isinstance(score.get("n"), int) else "",
+    ]
     return ", ".join(p for p in parts if p) or "scores"
 
 

@@ -37,17 +37,23 @@ def build(runs: list[RunView], notes: Sequence[str] = (), findings_available: bo
         f"<header><h1>ganzoo report</h1><p>{len(runs)} run{'s' * (len(runs) != 1)}: {escape(names)}. Written "
         f"{escape(time.strftime('%Y-%m-%d %H:%M'))} by ganzoo {escape(__version__)}.</p></header>",
         "".join(f'<p class="note">{escape(n)}</p>' for n in notes),
-        _legend(runs), _runs_table(runs), _final_table(runs), _config_tables(runs), _samples(runs),
-        _curves("Losses", "losses", runs, _loss_keys(runs), x_max), _quality_curves(runs, x_max),
+        _legend(runs),
+        _runs_table(runs),
+        _final_table(runs),
+        _config_tables(runs),
+        _samples(runs),
+        _curves("Losses", "losses", runs, _loss_keys(runs), x_max),
+        _quality_curves(runs, x_max),
         _findings(runs) if findings_available or any(r.findings for r in runs) else "",
     ]
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'{MARK} {escape(__version__)}">'
         f'<meta http-equiv="Content-Security-Policy" content="{assets.CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
         f"<title>ganzoo report: {escape(names)}</title><style>{assets.CSS}</style></head>\n<body>"
-        + "\n".join(b for b in body if b) + f"\n<script>{assets.SCRIPT}</script></body></html>\n"
+        + "\n".join(b for b in body if b)
+        + f"\n<script>{assets.SCRIPT}</script></body></html>\n"
     )
 
 
@@ -63,11 +69,15 @@ def written_by_ganzoo(path: Path) -> bool:
 def write(path: Path, text: str) -> None:
     """Write the page atomically; replace an existing file only when it is an earlier ganzoo report."""
     if path.is_symlink() or (path.exists() and not path.is_file()):
-        raise ConfigError(f"--out {path} is {'a symbolic link' if path.is_symlink() else 'not a regular file'}; ganzoo report writes a new "
-                          "file or replaces a report it wrote before. Choose another --out.")
+        raise ConfigError(
+            f"--out {path} is {'a symbolic link' if path.is_symlink() else 'not a regular file'}; ganzoo report writes a new "
+            "file or replaces a report it wrote before. Choose another --out."
+        )
     if path.exists() and not written_by_ganzoo(path):
-        raise ConfigError(f"--out {path} already exists and is not a report ganzoo wrote (it has no <meta name=\"generator\" "
-                          "content=\"ganzoo ...\"> mark), so it is left as it is. Choose another --out, or move the file away.")
+        raise ConfigError(
+            f'--out {path} already exists and is not a report ganzoo wrote (it has no <meta name="generator" '
+            'content="ganzoo ..."> mark), so it is left as it is. Choose another --out, or move the file away.'
+        )
     if not path.parent.is_dir():
         raise ConfigError(f"--out {path}: the folder {path.parent} does not exist. Create it or choose another --out.")
     try:
@@ -81,7 +91,9 @@ def write(path: Path, text: str) -> None:
 def _swatch(i: int) -> str:
     color, dash = svg.style(i)
     dashed = f' stroke-dasharray="{dash}"' if dash else ""
-    return f'<svg class="swatch" width="22" height="10"><line x1="0" y1="5" x2="22" y2="5" stroke="{color}" stroke-width="3"{dashed}/></svg>'
+    return (
+        f'<svg class="swatch" width="22" height="10"><line x1="0" y1="5" x2="22" y2="5" stroke="{color}" stroke-width="3"{dashed}/></svg>'
+    )
 
 
 def _legend(runs: list[RunView]) -> str:
@@ -94,12 +106,16 @@ def _runs_table(runs: list[RunView]) -> str:
         s = r.summary
         of = f" of {r.total_steps}" if r.total_steps else ""
         state = "training now" if r.training else ("finished" if r.total_steps and s["steps"] >= r.total_steps else "stopped")
-        rows.append(f'<tr data-run="{i}"><td>{_swatch(i)}</td><th scope="row">{escape(r.name)}</th><td class="path">{escape(str(r.path))}</td>'
-                    f'<td data-key="steps">{s["steps"]}{of}</td><td data-key="steps_per_s">{s["steps_per_s"]:.2f}</td>'
-                    f'<td data-key="wall_s">{_duration(s["wall_s"])}</td><td>{state}</td></tr>')
-    return ('<section id="runs"><h2>Runs</h2><table id="run-table"><thead><tr><th></th><th>run</th><th>folder</th><th>generator steps</th>'
-            '<th>steps/s</th><th>wall time</th><th>state</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
-            '<p class="hint">Wall time is the training time across resumes (metrics.jsonl); steps/s is steps over that time.</p></section>')
+        rows.append(
+            f'<tr data-run="{i}"><td>{_swatch(i)}</td><th scope="row">{escape(r.name)}</th><td class="path">{escape(str(r.path))}</td>'
+            f'<td data-key="steps">{s["steps"]}{of}</td><td data-key="steps_per_s">{s["steps_per_s"]:.2f}</td>'
+            f'<td data-key="wall_s">{_duration(s["wall_s"])}</td><td>{state}</td></tr>'
+        )
+    return (
+        '<section id="runs"><h2>Runs</h2><table id="run-table"><thead><tr><th></th><th>run</th><th>folder</th><th>generator steps</th>'
+        "<th>steps/s</th><th>wall time</th><th>state</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        '<p class="hint">Wall time is the training time across resumes (metrics.jsonl); steps/s is steps over that time.</p></section>'
+    )
 
 
 def _final_table(runs: list[RunView]) -> str:
@@ -108,20 +124,26 @@ def _final_table(runs: list[RunView]) -> str:
     for q in QUALITY:
         values = [r.final.get(q.key) if r.final else None for r in runs]
         numbers = [v for v in values if isinstance(v, (int, float))]
-        best = (max(numbers) if q.higher_is_better else min(numbers)) if numbers and len(runs) > 1 and q.higher_is_better is not None else None
+        best = (
+            (max(numbers) if q.higher_is_better else min(numbers)) if numbers and len(runs) > 1 and q.higher_is_better is not None else None
+        )
         cells = []
         for i, (r, v) in enumerate(zip(runs, values)):
             ref = _reference(q, r) if r.final else ""
             cls = ' class="best"' if best is not None and q.format({q.key: v}) == q.format({q.key: best}) else ""
-            cells.append(f'<td data-run="{i}" data-key="{q.key}"{cls}><span class="v">{escape(q.format(r.final or {}))}</span>'
-                         f'<span class="ref">{escape(ref)}</span></td>')
+            cells.append(
+                f'<td data-run="{i}" data-key="{q.key}"{cls}><span class="v">{escape(q.format(r.final or {}))}</span>'
+                f'<span class="ref">{escape(ref)}</span></td>'
+            )
         arrow = {True: " ↑", False: " ↓", None: ""}[q.higher_is_better]
         rows.append(f'<tr><th scope="row">{escape(q.label)}{arrow}</th>{"".join(cells)}</tr>')
     source = "".join(f'<td class="source">{escape(r.final_source)}</td>' for r in runs)
-    return (f'<section id="scores"><h2>Final evaluation</h2><table id="final"><thead><tr><th>metric</th>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}<tr><th scope="row">from</th>{source}</tr></tbody></table>'
-            '<p class="hint">Each value is shown beside what to read it against: its real-vs-real floor (the same distance between two '
-            'halves of the real data), chance, or the real data. ↑ higher is better, ↓ lower is better; the best run is in bold.</p></section>')
+    return (
+        f'<section id="scores"><h2>Final evaluation</h2><table id="final"><thead><tr><th>metric</th>{head}</tr></thead>'
+        f'<tbody>{"".join(rows)}<tr><th scope="row">from</th>{source}</tr></tbody></table>'
+        '<p class="hint">Each value is shown beside what to read it against: its real-vs-real floor (the same distance between two '
+        "halves of the real data), chance, or the real data. ↑ higher is better, ↓ lower is better; the best run is in bold.</p></section>"
+    )
 
 
 def _reference(q: Any, run: RunView) -> str:
@@ -139,15 +161,25 @@ def _config_tables(runs: list[RunView]) -> str:
     head = "<thead><tr><th>key</th>" + "".join(f"<th>{escape(r.name)}</th>" for r in runs) + "</tr></thead>"
 
     def rows(ks: list[str], cls: str) -> str:
-        return "".join(f'<tr class="{cls}" data-key="{escape(k)}"><th scope="row">{escape(k)}</th>'
-                       + "".join(f"<td>{escape(_value(c.get(k)))}</td>" for c in configs) + "</tr>" for k in ks)
+        return "".join(
+            f'<tr class="{cls}" data-key="{escape(k)}"><th scope="row">{escape(k)}</th>'
+            + "".join(f"<td>{escape(_value(c.get(k)))}</td>" for c in configs)
+            + "</tr>"
+            for k in ks
+        )
 
     out = ['<section id="config"><h2>Configuration</h2>']
     if len(runs) > 1:
-        out.append(f'<p>{len(differ)} {"key differs" if len(differ) == 1 else "keys differ"} between the runs (marked); {len(same)} are the same in all.</p>')
+        out.append(
+            f"<p>{len(differ)} {'key differs' if len(differ) == 1 else 'keys differ'} between the runs (marked); {len(same)} are "
+            "the same in all.</p>"
+        )
         if differ:
             out.append(f'<table id="config-differs">{head}<tbody>{rows(differ, "differs")}</tbody></table>')
-        out.append(f'<details><summary>the {len(same)} keys shared by all runs</summary><table id="config-same">{head}<tbody>{rows(same, "same")}</tbody></table></details>')
+        out.append(
+            f"<details><summary>the {len(same)} keys shared by all runs</summary><table "
+            f'id="config-same">{head}<tbody>{rows(same, "same")}</tbody></table></details>'
+        )
     else:
         out.append(f'<table id="config-same">{head}<tbody>{rows(same, "same")}</tbody></table>')
     return "".join(out) + "</section>"
@@ -158,20 +190,28 @@ def _samples(runs: list[RunView]) -> str:
     if not shown:
         return '<section id="samples"><h2>Samples</h2><p>No sample grids (samples/step-N.png) in these runs.</p></section>'
     steps = sorted({s for _, r in shown for s, _ in r.frames})
-    out = ['<section id="samples"><h2>Samples</h2><p class="hint">One row per class, one fixed noise vector per column. Drag a slider '
-           "to move through training. Shown with 16 grey levels (colour grids: 64 colours) to keep the page small; "
-           "each run's samples/step-N.png hold the originals.</p>"]
+    out = [
+        '<section id="samples"><h2>Samples</h2><p class="hint">One row per class, one fixed noise vector per column. Drag a slider '
+        "to move through training. Shown with 16 grey levels (colour grids: 64 colours) to keep the page small; "
+        "each run's samples/step-N.png hold the originals.</p>"
+    ]
     if len(shown) > 1 and len(steps) > 1:
-        out.append(f'<p class="all"><label>all runs, step <output id="all-step">{steps[-1]}</output> <input type="range" id="all-steps" '
-                   f'min="0" max="{len(steps) - 1}" value="{len(steps) - 1}" data-steps="{",".join(map(str, steps))}"></label></p>')
+        out.append(
+            f'<p class="all"><label>all runs, step <output id="all-step">{steps[-1]}</output> <input type="range" id="all-steps" '
+            f'min="0" max="{len(steps) - 1}" value="{len(steps) - 1}" data-steps="{",".join(map(str, steps))}"></label></p>'
+        )
     out.append('<div class="grids">')
     for i, r in shown:
         last = len(r.frames) - 1
-        imgs = "".join(f'<img src="{uri}" data-step="{s}" alt="samples of {escape(r.name)} at step {s}"{"" if k == last else " hidden"}>'
-                       for k, (s, uri) in enumerate(r.frames))
-        out.append(f'<figure class="frames" data-run="{i}"><figcaption>{_swatch(i)} {escape(r.name)}</figcaption><div class="imgs">{imgs}</div>'
-                   f'<label>step <output class="step">{r.frames[-1][0]}</output> <input type="range" class="frame" min="0" max="{last}" '
-                   f'value="{last}" aria-label="sample grid of {escape(r.name)}"></label></figure>')
+        imgs = "".join(
+            f'<img src="{uri}" data-step="{s}" alt="samples of {escape(r.name)} at step {s}"{"" if k == last else " hidden"}>'
+            for k, (s, uri) in enumerate(r.frames)
+        )
+        out.append(
+            f'<figure class="frames" data-run="{i}"><figcaption>{_swatch(i)} {escape(r.name)}</figcaption><div class="imgs">{imgs}</div>'
+            f'<label>step <output class="step">{r.frames[-1][0]}</output> <input type="range" class="frame" min="0" max="{last}" '
+            f'value="{last}" aria-label="sample grid of {escape(r.name)}"></label></figure>'
+        )
     return "".join(out) + "</div></section>"
 
 
@@ -180,15 +220,20 @@ def _loss_keys(runs: list[RunView]) -> list[tuple[str, str, bool]]:
     return [(k, k, False) for k in LOSS_KEYS if any(isinstance(line.get(k), (int, float)) for r in runs for line in r.losses)]
 
 
-def _curves(title: str, anchor: str, runs: list[RunView], keys: list[tuple[str, str, bool]], x_max: int, lines: str = "losses", hint: str = "") -> str:
+def _curves(
+    title: str, anchor: str, runs: list[RunView], keys: list[tuple[str, str, bool]], x_max: int, lines: str = "losses", hint: str = ""
+) -> str:
     if not keys:
         return ""
     plots = []
     for key, label, log in keys:
         series = []
         for i, r in enumerate(runs):
-            pts = [(line["step"], line[key]) for line in r.losses if isinstance(line.get(key), (int, float))] if lines == "losses" else \
-                  [(s, e[key]) for s, e in r.evals if isinstance(e.get(key), (int, float))]
+            pts = (
+                [(line["step"], line[key]) for line in r.losses if isinstance(line.get(key), (int, float))]
+                if lines == "losses"
+                else [(s, e[key]) for s, e in r.evals if isinstance(e.get(key), (int, float))]
+            )
             color, dash = svg.style(i)
             series.append(svg.Series(r.name, pts, color, dash))
         plots.append(svg.line_plot(series, title=label, log_y=log, x_range=(0, x_max)))
@@ -196,8 +241,11 @@ def _curves(title: str, anchor: str, runs: list[RunView], keys: list[tuple[str, 
 
 
 def _quality_curves(runs: list[RunView], x_max: int) -> str:
-    keys = [(q.key, q.label + (" ↑" if q.higher_is_better else " ↓"), q.higher_is_better is False) for q in QUALITY
-            if q.higher_is_better is not None and any(q.key in e for r in runs for _, e in r.evals)]
+    keys = [
+        (q.key, q.label + (" ↑" if q.higher_is_better else " ↓"), q.higher_is_better is False)
+        for q in QUALITY
+        if q.higher_is_better is not None and any(q.key in e for r in runs for _, e in r.evals)
+    ]
     hint = '<p class="hint">Scored during training (train.eval_every); distances on a log scale.</p>'
     return _curves("Quality during training", "quality", runs, keys, x_max, lines="evals", hint=hint)
 

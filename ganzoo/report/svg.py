@@ -77,8 +77,16 @@ def fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def line_plot(series: Sequence[Series], *, title: str, x_label: str = "generator step", log_y: bool = False,
-              x_range: tuple[float, float] | None = None, width: int = 440, height: int = 250) -> str:
+def line_plot(
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_label: str = "generator step",
+    log_y: bool = False,
+    x_range: tuple[float, float] | None = None,
+    width: int = 440,
+    height: int = 250,
+) -> str:
     """An ``<svg>`` element with every series on shared axes; ``x_range`` fixes the x axis (to
     line up several plots). Returns a short "no data" figure when no series has a finite point."""
     drawn = [(s, thin(s.points)) for s in series]
@@ -88,9 +96,11 @@ def line_plot(series: Sequence[Series], *, title: str, x_label: str = "generator
     xs = [x for _, pts in drawn for x, _ in pts]
     left, right, top, bottom = 58, 12, 26, 40
     pw, ph = width - left - right, height - top - bottom
-    head = (f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
-            f'<text x="{width / 2:.0f}" y="16" text-anchor="middle" class="title">{escape(title)}</text>')
+    head = (
+        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
+        f'<text x="{width / 2:.0f}" y="16" text-anchor="middle" class="title">{escape(title)}</text>'
+    )
     if not ys:
         return head + f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle" class="none">no data</text></svg>'
     x0, x1 = x_range if x_range else (min(xs), max(xs))
@@ -119,22 +129,30 @@ def line_plot(series: Sequence[Series], *, title: str, x_label: str = "generator
     for t in ticks:
         if y0 <= t <= y1:
             y = py(t)
-            parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-                         f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end">{fmt(t)}</text>')
+            parts.append(
+                f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+                f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end">{fmt(t)}</text>'
+            )
     for t in nice_ticks(x0, x1, 6):
         if x0 <= t <= x1:
             x = px(t)
-            parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}" class="grid"/>'
-                         f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle">{fmt(t)}</text>')
-    parts.append(f'<text x="{left + pw / 2:.0f}" y="{height - 6}" text-anchor="middle" class="axis">{escape(x_label)}'
-                 f'{" (log scale)" if log_y else ""}</text>')
+            parts.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}" class="grid"/>'
+                f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle">{fmt(t)}</text>'
+            )
+    parts.append(
+        f'<text x="{left + pw / 2:.0f}" y="{height - 6}" text-anchor="middle" class="axis">{escape(x_label)}'
+        f"{' (log scale)' if log_y else ''}</text>"
+    )
     for s, pts in drawn:
         if not pts:
             continue
         dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
         coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
-        parts.append(f'<g class="series"><title>{escape(s.label)}</title>'
-                     f'<polyline points="{coords}" fill="none" stroke="{s.color}" stroke-width="1.5"{dash}/>')
+        parts.append(
+            f'<g class="series"><title>{escape(s.label)}</title>'
+            f'<polyline points="{coords}" fill="none" stroke="{s.color}" stroke-width="1.5"{dash}/>'
+        )
         if len(pts) < MARKERS_BELOW:
             parts.extend(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{s.color}"/>' for x, y in pts)
         parts.append("</g>")

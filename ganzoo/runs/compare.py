@@ -24,8 +24,15 @@ def summarise(run_dir: Path) -> dict[str, Any]:
     quality = read_eval(run_dir) or (evals[-1] if evals else None)  # a damaged eval.json counts as none
     steps = losses[-1]["step"] if losses else 0
     wall = losses[-1]["time"] if losses else 0.0
-    return {"run": run_dir.name, "config": flatten(record["config"]), "steps": steps, "wall_s": wall, "steps_per_s": steps / wall if wall else 0.0, "quality": quality,
-            "finding": main_finding(run_dir)}  # ganzoo doctor's main finding
+    return {
+        "run": run_dir.name,
+        "config": flatten(record["config"]),
+        "steps": steps,
+        "wall_s": wall,
+        "steps_per_s": steps / wall if wall else 0.0,
+        "quality": quality,
+        "finding": main_finding(run_dir),
+    }  # ganzoo doctor's main finding
 
 
 BRIEF = [q for q in QUALITY if q.brief]  # the figures the tables show (ganzoo eval and the report show them all)
@@ -48,7 +55,13 @@ def table_rows(run_dirs: list[Path], runs: list[dict[str, Any]] | None = None) -
     rows = []
     for r in runs:
         q = r["quality"] or {}
-        cells = [r["run"], *(str(r["config"].get(k)) for k in differ), str(r["steps"]), f"{r['steps_per_s']:.2f}", f"{r['wall_s'] / 60:.1f} min"]
+        cells = [
+            r["run"],
+            *(str(r["config"].get(k)) for k in differ),
+            str(r["steps"]),
+            f"{r['steps_per_s']:.2f}",
+            f"{r['wall_s'] / 60:.1f} min",
+        ]
         cells += [quality.format(q) for quality in BRIEF]
         cells.append(r["finding"])
         rows.append(cells)
@@ -66,7 +79,9 @@ def by_configuration(runs: list[dict[str, Any]]) -> list[tuple[str, list[dict[st
     the keys in which the groups differ (in the order the runs were given)."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in runs:
-        groups.setdefault(json.dumps({k: v for k, v in r["config"].items() if k not in SEEDLESS}, sort_keys=True, default=str), []).append(r)
+        groups.setdefault(json.dumps({k: v for k, v in r["config"].items() if k not in SEEDLESS}, sort_keys=True, default=str), []).append(
+            r
+        )
     configs = [json.loads(k) for k in groups]
     keys = differing(configs)
     named = []

@@ -1,7 +1,9 @@
 """``ganzoo run``: resolve the configuration, prepare the run folder and train; or resume a run.
 
-The trainer is built first (data loaded, models built and probed), so a configuration that cannot
-work fails before any file is written. Under torchrun every rank trains and only rank 0 touches
+Orchestration only: the configuration and its resume policy are the registry's
+(:mod:`ganzoo.registry.config`, :mod:`ganzoo.registry.resume`), the training the trainer's. The
+trainer is built first (data loaded, models built and probed), so a configuration that cannot work
+fails before any file is written. Under torchrun every rank trains and only rank 0 touches
 the run folder: it prepares and locks it, and its :class:`~ganzoo.runs.recorder.RunRecorder` writes
 what each step leaves behind.
 """
@@ -12,22 +14,18 @@ import contextlib
 from pathlib import Path
 from typing import Any, Iterator
 
-from ganzoo.errors import CheckpointError, ConfigError, did_you_mean
+from ganzoo.errors import CheckpointError
 from ganzoo.registry.build import build_models, count_params, load_data
-from ganzoo.registry.config import RunConfig, flatten, from_stored, parse_overrides, resolve
+from ganzoo.registry.config import RunConfig, flatten, resolve
+from ganzoo.registry.overrides import parse_overrides
+from ganzoo.registry.resume import ALLOW_KEY, check_checkpoint, resume_config
 from ganzoo.registry.host import PluginHost
 from ganzoo.runs.recorder import RunRecorder
 from ganzoo.storage import checkpoint, folder
-from ganzoo.training import distributed, state
+from ganzoo import ranks
+from ganzoo.training import state
 from ganzoo.training.loop import Trainer
 from ganzoo.training.progress import Reporter
-
-# Keys that may differ when a run is resumed: they change how long, how visibly or how fast it runs,
-# not its maths (the speed settings change float rounding at most, as a different device does).
-RESUME_MAY_CHANGE = {"train.steps", "train.max_minutes", "train.progress", "train.sample_every", "train.checkpoint_every", "train.device", "train.tensorboard", "train.diag_every",
-                     "train.channels_last", "train.subpixel", "train.fused", "train.compile"}
-# ``resume.allow=train.lr_d,train.steps`` names further keys the user means to change on resume.
-ALLOW_KEY = "resume.allow"
 
 
 def dry_run(cfg: RunConfig, host: PluginHost) -> dict[str, Any]:
@@ -43,23 +41,25 @@ def dry_run(cfg: RunConfig, host: PluginHost) -> dict[str, Any]:
     if cfg.recipe:
         out["recipe"] = cfg.recipe
     if cfg.dropped:  # switching critic= (say) drops the preset's options for the critic it replaced
-        out["dropped_from_preset"] = {"note": f"these options of preset '{cfg.preset}' were for components you replaced, so they do not apply",
-                                      "options": cfg.dropped}
+        out["dropped_from_preset"] = {
+            "note": f"these options of preset '{cfg.preset}' were for components you replaced, so they do not apply",
+            "options": cfg.dropped,
+        }
     return out
 
 
 def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = None) -> Path:
     """Train a new run, or continue one when ``resume=RUN_DIR`` is given. Returns the run folder."""
     user = parse_overrides(overrides)
-    allow = user.pop(ALLOW_KEY, None)
     if "resume" in user:
+        allow = user.pop(ALLOW_KEY, None)
         return resume(Path(str(user.pop("resume"))).expanduser(), user, host, reporter, allow=allow)
-    if allow is not None:
-        raise ConfigError(f"{ALLOW_KEY}= lists the keys a resumed run may change, so it only applies together with resume=RUN_DIR.")
-    cfg = resolve(user, host)
-    run_dir = Path(cfg.out) if cfg.out else Path("runs") / folder.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
+    cfg = resolve(user, host)  # refuses resume.allow= without resume=, as --dry-run does
+    run_dir = (
+        Path(cfg.out) if cfg.out else Path("runs") / folder.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
+    )
     cfg.out = str(run_dir)
-    writer = distributed.is_writer()
+    writer = ranks.is_writer()
     if writer:
         folder.check_new(run_dir, allow=(".lock",))  # a folder with more than our lock is refused before anything is built
     trainer = Trainer(cfg, host, reporter)  # loads data and builds models: fails before any file is written
@@ -77,21 +77,11 @@ def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = No
 def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, reporter: Reporter | None = None, allow: Any = None) -> Path:
     """Continue ``run_dir`` from its newest valid checkpoint (from step 0 when it has none yet)."""
     stored = flatten(folder.read_config(run_dir)["config"])  # a ganzoo run's record, or a clean error
-    writer = distributed.is_writer()
+    writer = ranks.is_writer()
     if writer:
         folder.check_layout(run_dir)
         folder.check_writable(run_dir)
-    allowed = RESUME_MAY_CHANGE | parse_allow(allow, stored)
-    changes.pop("out", None)
-    cfg = resolve({**stored, **changes, "out": str(run_dir)}, host, use_preset=False)
-    # A key missing from the stored config is newer than the run: its default applies unless the user sets it.
-    refused = {k: v for k, v in diff_configs(stored, flatten(cfg.to_dict())).items() if k not in allowed and (k in stored or k in changes)}
-    if refused:
-        raise ConfigError(
-            f"Cannot resume {run_dir} with a different configuration: {describe_diff(refused)}. Without notice only "
-            f"{', '.join(sorted(RESUME_MAY_CHANGE))} may change. To change the others on purpose, add "
-            f"{ALLOW_KEY}={','.join(sorted(refused))}; or start a new run with out=NEW_DIR."
-        )
+    cfg, allowed = resume_config(run_dir, stored, changes, allow, host)  # the resume policy: what may change
     trainer = Trainer(cfg, host, reporter)
     with _writing(run_dir):
         ckpt_root = run_dir / "checkpoints"
@@ -112,14 +102,14 @@ def resume(run_dir: Path, changes: dict[str, Any], host: PluginHost, reporter: R
 @contextlib.contextmanager
 def _writing(run_dir: Path) -> Iterator[None]:
     """Rank 0 holds the run folder's lock while it trains; the other ranks write nothing."""
-    with folder.lock(run_dir) if distributed.is_writer() else contextlib.nullcontext():
+    with folder.lock(run_dir) if ranks.is_writer() else contextlib.nullcontext():
         yield
 
 
 def _train(trainer: Trainer, run_dir: Path) -> None:
     """Record the run's configuration, then train with a recorder on rank 0."""
     doing = lambda: f"training (generator step {trainer.step + 1} of {trainer.cfg.train.steps})"  # noqa: E731
-    if not distributed.is_writer():
+    if not ranks.is_writer():
         with trainer.host.blamed(doing):
             trainer.fit()
         return
@@ -132,32 +122,10 @@ def _train(trainer: Trainer, run_dir: Path) -> None:
         recorder.close()
 
 
-def parse_allow(value: Any, stored: dict[str, Any]) -> set[str]:
-    """The keys named by ``resume.allow=a,b``, each checked against the run's configuration."""
-    if value is None:
-        return set()
-    keys = [str(k).strip() for k in (value if isinstance(value, list) else [value])]
-    valid = sorted(k for k in stored if k != "out")
-    for key in keys:
-        if key not in valid:
-            raise ConfigError(
-                f"{ALLOW_KEY} names '{key}', which is not a key of this run's configuration.{did_you_mean(key, valid)} "
-                f"Valid keys: {', '.join(valid)}."
-            )
-    return set(keys)
-
-
 def _load_into(trainer: Trainer, run_dir: Path, path: Path, tensors: dict, values: dict, header: dict, allowed: set[str]) -> None:
     """Load a checkpoint into a trainer, or raise a CheckpointError that names the file."""
     weights = path / checkpoint.WEIGHTS
-    written = flatten(header["config"])
-    foreign = {k: v for k, v in diff_configs(written, flatten(trainer.cfg.to_dict())).items() if k not in allowed and k in written}
-    if foreign:
-        raise CheckpointError(
-            f"Checkpoint {weights} was written by another configuration than {run_dir / 'config.json'}: "
-            f"{describe_diff(foreign)}. Move it out of the run directory, or add {ALLOW_KEY}={','.join(sorted(foreign))} "
-            "if the change is intended."
-        )
+    check_checkpoint(weights, run_dir / "config.json", header["config"], trainer.cfg, allowed)
     try:
         state.restore(trainer, tensors, values)
     except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
@@ -167,17 +135,3 @@ def _load_into(trainer: Trainer, run_dir: Path, path: Path, tensors: dict, value
     for update, lr in ((trainer.steps.critic_update, t.lr_d), (trainer.steps.generator_update, t.lr_g)):
         for group in update.optimizer.param_groups:
             group["lr"], group["betas"] = lr, tuple(t.betas)
-
-
-def describe_diff(diff: dict[str, tuple[Any, Any]]) -> str:
-    return "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in sorted(diff.items()))
-
-
-def diff_configs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Keys whose values differ (the run directory itself, ``out``, is not compared)."""
-    keys = (set(a) | set(b)) - {"out"}
-    return {k: (a.get(k), b.get(k)) for k in keys if _norm(a.get(k)) != _norm(b.get(k))}
-
-
-def _norm(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v

@@ -2,7 +2,11 @@
 and the loss plot every ``train.sample_every`` steps, quality scores every ``train.eval_every`` steps,
 and a checkpoint every ``train.checkpoint_every`` steps and at the end; with ``train.tensorboard``
 the same in TensorBoard event files (:mod:`ganzoo.runs.tensorboard`). The training loop hands
-each finished step to :meth:`RunRecorder.after_step`; only rank 0 has a recorder under torchrun."""
+each finished step to :meth:`RunRecorder.after_step`; only rank 0 has a recorder under torchrun.
+
+Every line written to ``metrics.jsonl`` (steps and quality scores) also goes to the doctor's
+:class:`~ganzoo.diagnosis.monitor.Monitor`, which warns once, through the trainer's notes, when a
+finding first shows (mode collapse included, from the scores)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import torch
 
 from ganzoo.errors import StorageError, os_reason
 from ganzoo.evaluation.generate import generate
-from ganzoo.evaluation.metrics import COLLAPSE, QUALITY
+from ganzoo.diagnosis.monitor import Monitor
+from ganzoo.evaluation.metrics import QUALITY
 from ganzoo.evaluation.scoring import TrainingEval
 from ganzoo.runs.tensorboard import TensorBoardLog
 from ganzoo.storage import checkpoint, folder, plots
@@ -37,6 +42,8 @@ class RunRecorder:
         self.fixed_labels = torch.arange(rows).repeat_interleave(GRID_COLUMNS)  # row r is class r
         self.log = folder.MetricsLog(run_dir / "metrics.jsonl", resume_step=trainer.step)
         self._eval: TrainingEval | None = None
+        self.monitor = Monitor(cfg.to_dict())  # the doctor's online checks, on the lines written here
+        self._warnings: list[str] = []
 
     def close(self) -> None:
         self.log.close()
@@ -60,9 +67,10 @@ class RunRecorder:
         t = trainer.cfg.train
         step = trainer.step
         self.log.write(record)
+        self._warnings += self.monitor.see(record)
         if self.tb is not None:
             self.tb.step(record)
-        trainer.guard.kill_point("logged", step)  # reliability tests: a kill after the metrics line
+        trainer.guard.fault_point("logged", step)  # reliability tests: a kill after the metrics line
         if last or (t.sample_every and step % t.sample_every == 0):
             grid = self.sample_grid(trainer)
             if self.tb is not None:
@@ -75,6 +83,9 @@ class RunRecorder:
             # loss.png re-reads and redraws the whole log: at checkpoints, not at every sample grid
             # (drawing it every 100 steps cost 2.5% of the default run's training time)
             plots.plot_losses(folder.read_metrics(self.log.path), self.run_dir / "loss.png")
+        for text in self._warnings:
+            trainer.note(f"{text}: see ganzoo doctor {self.run_dir}", "warning")
+        self._warnings = []
 
     def sample_grid(self, trainer: Trainer) -> Path:
         """``samples/step-N.png``: one row per class, one fixed noise vector per column (the EMA generator when on)."""
@@ -89,15 +100,12 @@ class RunRecorder:
         if self._eval is None:
             self._eval = TrainingEval(trainer.data, trainer.cfg.train.eval_n, trainer.cfg.seed)
         result = self._eval(trainer.ema.module if trainer.ema is not None else trainer.generator)  # the EMA generator when on
-        self.log.write({"step": trainer.step, "eval": result})
+        line = {"step": trainer.step, "eval": result}
+        self.log.write(line)
+        self._warnings += self.monitor.see(line)
         if self.tb is not None:
             self.tb.quality(trainer.step, result)
         plots.plot_quality(folder.read_metrics(self.log.path), self.run_dir / "quality.png", QUALITY_PANELS, log_panels=(1,))
-        if result["diversity"] < COLLAPSE:
-            trainer.note(
-                f"intra-class diversity collapsed to {result['diversity']:.2f} of the real data's "
-                f"at step {trainer.step} (mode collapse); class consistency {result['class_acc']:.2f}.", "warning"
-            )
         return result
 
     def write_checkpoint(self, trainer: Trainer) -> Path:
@@ -106,8 +114,14 @@ class RunRecorder:
             self.tb.flush()  # every event a resume from this checkpoint keeps is on disk first
         tensors, values = state.capture(trainer)
         values.pop("step")
-        return checkpoint.save(self.run_dir / "checkpoints", trainer.step, tensors, values, state.header(trainer),
-                               note=lambda text: trainer.note(text, "warning"))
+        return checkpoint.save(
+            self.run_dir / "checkpoints",
+            trainer.step,
+            tensors,
+            values,
+            state.header(trainer),
+            note=lambda text: trainer.note(text, "warning"),
+        )
 
     def save_checkpoint(self, trainer: Trainer) -> Path:
         """The checkpoint of the trainer's current step: the one on disk, or written now."""

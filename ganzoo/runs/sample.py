@@ -32,7 +32,10 @@ def check_output(path: Path, suffix: str, option: str) -> None:
         raise ConfigError(f"{option} {path} is an existing folder. Name a {suffix} file instead, e.g. {path / ('samples' + suffix)}.")
     if path.exists() or path.is_symlink():
         if not _written_by_ganzoo(path, suffix):
-            raise ConfigError(f"{option} {path} already exists and was not written by ganzoo sample, so ganzoo will not overwrite it. Choose another path, or move the file away yourself.")
+            raise ConfigError(
+                f"{option} {path} already exists and was not written by ganzoo sample, so ganzoo will not overwrite it. Choose "
+                "another path, or move the file away yourself."
+            )
     parent = path.parent
     if parent.exists() and not parent.is_dir():
         raise ConfigError(f"{option} {path}: {parent} is a file, not a folder. Choose another path.")
@@ -65,7 +68,10 @@ def sample(run_dir: Path, per_class: int, out: Path, host: PluginHost, grid: Pat
     record = folder.read_config(run_dir)
     classes = int(record["data"].get("num_classes", 1)) if isinstance(record["data"].get("num_classes"), int) else 1
     if per_class * classes > MAX_IMAGES:
-        raise ConfigError(f"--per-class {per_class} asks for {per_class * classes:,} images ({classes} classes); at most {MAX_IMAGES:,} are generated per call. Ask for fewer, or call it several times with different --seed.")
+        raise ConfigError(
+            f"--per-class {per_class} asks for {per_class * classes:,} images ({classes} classes); at most {MAX_IMAGES:,} are "
+            "generated per call. Ask for fewer, or call it several times with different --seed."
+        )
     check_output(out, ".npz", "--out")
     if grid is not None:
         check_output(grid, ".png", "--grid")

@@ -1,8 +1,9 @@
 """``ganzoo sweep``: every combination of the listed values, one after another, same budget and seed.
 
 ``ganzoo sweep critic.norm=batch,layer constraint=gp,clip train.steps=200`` runs four runs under
-``sweeps/<time>/`` (or ``out=DIR``). A key with one value is shared by all runs. A list value that
-is itself a list (``train.betas``) is written in brackets: ``train.betas=[0,0.9],[0.5,0.99]``.
+``sweeps/<time>/`` (or ``out=DIR``). A key with one value is shared by all runs. A bare comma
+separates alternatives and a list is written in brackets (:mod:`ganzoo.registry.overrides`), so
+``train.betas=[0,0.9],[0.5,0.99]`` sweeps two lists and ``train.betas=[0.5,0.999]`` is one value.
 Interrupting a sweep keeps finished runs; running the same command with ``out=DIR`` again resumes
 unfinished runs from their checkpoints and skips finished ones, but only when each run folder holds
 the settings asked for: a rerun with changed settings is refused with the differences, before
@@ -21,7 +22,8 @@ from typing import Any, Callable, Iterator
 
 from ganzoo.errors import ConfigError, GanzooError, Interrupted, StorageError, os_reason
 from ganzoo.registry.config import flatten, resolve
-from ganzoo.registry.overrides import refuse_repeats, split_values
+from ganzoo.registry.overrides import axes, refuse_repeats
+from ganzoo.registry.resume import RESUME_MAY_CHANGE, describe_diff, diff_configs
 from ganzoo.storage import checkpoint
 from ganzoo.storage.folder import Busy, lock, read_config, read_eval
 
@@ -30,17 +32,13 @@ def plan(items: list[str]) -> tuple[list[tuple[str, list[str]]], list[str], str 
     """(swept keys with their values, shared overrides, out dir)."""
     refuse_repeats(items)
     swept, shared, out = [], [], None
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"Cannot read '{item}': sweep arguments have the form key=a,b,c or key=value.")
-        key = key.strip()
+    for item, (key, values) in zip(items, axes(items)):
+        value = item.partition("=")[2]
         if key == "out":
             out = str(Path(value).expanduser()) if value.strip() else value
             continue
         if key in ("resume",):
             raise ConfigError("resume= is not a sweep key; rerun the sweep with the same out=DIR to resume it.")
-        values = split_values(value)
         if len(values) > 1:
             swept.append((key, values))
         else:
@@ -53,7 +51,9 @@ def run_name(combo: dict[str, str]) -> str:
     return re.sub(r"[^A-Za-z0-9_.=,\-]+", "-", name)
 
 
-def sweep(items: list[str], host, *, train: Callable[[list[str]], Path], evaluate: Callable[[Path], Any] | None, log: Callable[[str], None]) -> tuple[Path, list[Path], dict[str, str]]:
+def sweep(
+    items: list[str], host, *, train: Callable[[list[str]], Path], evaluate: Callable[[Path], Any] | None, log: Callable[[str], None]
+) -> tuple[Path, list[Path], dict[str, str]]:
     """Run every combination; returns (sweep dir, finished run dirs, refused combination -> reason).
 
     The whole sweep holds ``DIR/.lock``: a second sweep on the same ``out=`` is refused while the
@@ -73,9 +73,11 @@ def sweep(items: list[str], host, *, train: Callable[[list[str]], Path], evaluat
     with _sweep_lock(root):
         changed = _changed(root, combos, shared, host)
         if changed:
-            raise ConfigError(f"The sweep in {root} was run with other settings than these: {'; '.join(changed)}. A sweep resumes and "
-                              "reports only runs made with the settings asked for, so nothing was run or changed. Rerun it with the "
-                              "settings it was started with, or choose another out=DIR for the new ones.")
+            raise ConfigError(
+                f"The sweep in {root} was run with other settings than these: {'; '.join(changed)}. A sweep resumes and "
+                "reports only runs made with the settings asked for, so nothing was run or changed. Rerun it with the "
+                "settings it was started with, or choose another out=DIR for the new ones."
+            )
         for i, combo in enumerate(combos, 1):
             run_dir = root / run_name(combo)
             overrides = [*shared, *(f"{k}={v}" for k, v in combo.items())]
@@ -107,16 +109,16 @@ def _sweep_lock(root: Path) -> Iterator[None]:
         try:
             stack.enter_context(lock(root))
         except Busy as exc:
-            raise ConfigError(f"The sweep in {root} is already running ({exc.holder}). Wait for it to finish, or choose another "
-                              "out=DIR; two sweeps must never share one folder.") from None
+            raise ConfigError(
+                f"The sweep in {root} is already running ({exc.holder}). Wait for it to finish, or choose another "
+                "out=DIR; two sweeps must never share one folder."
+            ) from None
         yield
 
 
 def _changed(root: Path, combos: list[dict[str, str]], shared: list[str], host) -> list[str]:
     """``NAME: key: stored -> asked; ...`` for each run folder whose configuration is not the one asked
     for now (keys that change only how a run is shown or how fast it goes may differ)."""
-    from ganzoo.runs.launch import RESUME_MAY_CHANGE, describe_diff, diff_configs
-
     may_differ = RESUME_MAY_CHANGE - {"train.steps", "train.max_minutes"}
     out = []
     for combo in combos:

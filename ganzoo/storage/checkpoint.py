@@ -22,15 +22,22 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from ganzoo.errors import CheckpointError, StorageError, os_reason
 from ganzoo.storage.atomic import fsync, pid_alive, target_of, write_json
-from ganzoo.training import faults
+from ganzoo import faults
 
 PREFIX = "step-"
 WEIGHTS = "weights.safetensors"
 STATE = "state.json"
 
 
-def save(ckpt_root: Path, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any], header: dict[str, Any],
-         keep: int = 2, note: Callable[[str], None] = lambda text: None) -> Path:
+def save(
+    ckpt_root: Path,
+    step: int,
+    tensors: dict[str, torch.Tensor],
+    state: dict[str, Any],
+    header: dict[str, Any],
+    keep: int = 2,
+    note: Callable[[str], None] = lambda text: None,
+) -> Path:
     """Write checkpoint ``step`` atomically, then prune to the newest ``keep``.
 
     Order: weights and state go into ``.tmp-step-N-PID/`` and are fsynced; the folder is renamed to
@@ -49,7 +56,7 @@ def save(ckpt_root: Path, step: int, tensors: dict[str, torch.Tensor], state: di
         tmp.mkdir()
         tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
         save_file(tensors, str(tmp / WEIGHTS), metadata={"ganzoo": json.dumps(header)})
-        faults.kill_point("checkpoint_write", step)
+        faults.strike_point("checkpoint_write", step)
         state = {"step": step, **state, "weights_sha256": _sha256_file(tmp / WEIGHTS)}
         write_json(tmp / STATE, {**state, "state_sha256": _sha256_json(state)})
         for f in (tmp / WEIGHTS, tmp / STATE):
@@ -66,19 +73,19 @@ def save(ckpt_root: Path, step: int, tensors: dict[str, torch.Tensor], state: di
         if is_ours(final):
             old = ckpt_root / f".old-{PREFIX}{step:08d}-{os.getpid()}"
             os.rename(final, old)
-            faults.kill_point("checkpoint_swap", step)
+            faults.strike_point("checkpoint_swap", step)
             os.rename(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
         else:
             aside = _aside(final)
             os.rename(final, aside)
-            faults.kill_point("checkpoint_swap", step)
+            faults.strike_point("checkpoint_swap", step)
             os.rename(tmp, final)
             note(f"moved {final} aside to {aside.name}: it is damaged or not ganzoo's, and ganzoo deletes only what it can prove it wrote")
     else:
         os.rename(tmp, final)
     fsync(ckpt_root)
-    faults.kill_point("checkpoint_prune", step)
+    faults.strike_point("checkpoint_prune", step)
     prune(ckpt_root, keep, newest=step)
     return final
 
@@ -147,7 +154,7 @@ def prune(ckpt_root: Path, keep: int, newest: int | None = None) -> None:
 
 
 def _step(path: Path) -> int:
-    return int(path.name[len(PREFIX):])
+    return int(path.name[len(PREFIX) :])
 
 
 def _sha256_file(path: Path) -> str:
@@ -166,7 +173,7 @@ def list_checkpoints(ckpt_root: Path) -> list[Path]:
     """Completed checkpoint folders, oldest first (temporary folders are ignored)."""
     if not ckpt_root.is_dir():
         return []
-    found = [p for p in ckpt_root.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and p.name[len(PREFIX):].isdigit()]
+    found = [p for p in ckpt_root.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and p.name[len(PREFIX) :].isdigit()]
     return sorted(found, key=_step)
 
 
@@ -194,13 +201,17 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str,
     try:
         actual_sha = _sha256_file(weights)
         if actual_sha != expected_sha:
-            raise ValueError(f"SHA-256 {actual_sha[:12]}… differs from {expected_sha[:12]}… recorded in {STATE}; the file is truncated or corrupted")
+            raise ValueError(
+                f"SHA-256 {actual_sha[:12]}… differs from {expected_sha[:12]}… recorded in {STATE}; the file is truncated or corrupted"
+            )
         with safe_open(str(weights), framework="pt") as f:
             header = json.loads((f.metadata() or {})["ganzoo"])
         _check_header(header)
         tensors = load_file(str(weights))
     except (SafetensorError, OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
-        raise CheckpointError(f"Cannot read checkpoint weights {weights}: the file is damaged or not a ganzoo checkpoint ({type(exc).__name__}: {exc}).") from None
+        raise CheckpointError(
+            f"Cannot read checkpoint weights {weights}: the file is damaged or not a ganzoo checkpoint ({type(exc).__name__}: {exc})."
+        ) from None
     return tensors, state, header
 
 

@@ -18,7 +18,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 try:
     import fcntl
@@ -75,8 +75,10 @@ def _not_empty(path: Path, entries: list[str]) -> str:
         resume = f" It holds a ganzoo run: continue it with resume={path} (resume.allow=KEYS to change settings)."
     except ConfigError:
         pass
-    return (f"out={path} already exists and is not empty ({len(entries)} entries: {shown}). A new run writes only into a "
-            f"folder that does not exist or is empty, so that nothing of yours is overwritten.{resume} Or choose another out=DIR.")
+    return (
+        f"out={path} already exists and is not empty ({len(entries)} entries: {shown}). A new run writes only into a "
+        f"folder that does not exist or is empty, so that nothing of yours is overwritten.{resume} Or choose another out=DIR."
+    )
 
 
 def check_writable(path: Path) -> None:
@@ -86,7 +88,9 @@ def check_writable(path: Path) -> None:
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        raise StorageError(f"Cannot write the run folder {path}: {os_reason(exc)}. Nothing was changed; make it writable or choose another folder.") from None
+        raise StorageError(
+            f"Cannot write the run folder {path}: {os_reason(exc)}. Nothing was changed; make it writable or choose another folder."
+        ) from None
 
 
 def check_layout(run_dir: Path) -> None:
@@ -94,11 +98,17 @@ def check_layout(run_dir: Path) -> None:
     for name in FOLDERS:
         f = run_dir / name
         if (f.exists() or f.is_symlink()) and not f.is_dir():
-            raise ConfigError(f"Cannot resume {run_dir}: {f} should be a folder of the run but is a file. Nothing was changed. Move it away, then resume again.")
+            raise ConfigError(
+                f"Cannot resume {run_dir}: {f} should be a folder of the run but is a file. Nothing was changed. Move it away, then "
+                "resume again."
+            )
     for name in OUTPUTS:
         f = run_dir / name
         if (f.exists() or f.is_symlink()) and not f.is_file():
-            raise ConfigError(f"Cannot resume {run_dir}: {f} should be a file of the run but is not a regular file. Nothing was changed. Move it away, then resume again.")
+            raise ConfigError(
+                f"Cannot resume {run_dir}: {f} should be a file of the run but is not a regular file. Nothing was changed. Move it "
+                "away, then resume again."
+            )
 
 
 def remove_stale_temporaries(path: Path) -> list[Path]:
@@ -111,7 +121,9 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
             continue
         for f in folder.glob(".*"):
             found = target_of(f)
-            ours = found is not None and (found[0] in OUTPUTS or (folder.name == "samples" and found[0].startswith("step-") and found[0].endswith(".png")))
+            ours = found is not None and (
+                found[0] in OUTPUTS or (folder.name == "samples" and found[0].startswith("step-") and found[0].endswith(".png"))
+            )
             probe = f.name.startswith(".write-test-") and f.name[12:].isdigit()
             pid = found[1] if found else (int(f.name[12:]) if probe else None)
             if (ours or probe) and f.is_file() and not f.is_symlink() and pid != os.getpid() and not pid_alive(pid):
@@ -147,7 +159,11 @@ def lock(path: Path) -> Iterator[None]:
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "another process"
-            raise Busy(f"{path} is being trained by {holder} right now. Wait for it to finish or stop it; two processes must never write one run folder.", holder) from None
+            raise Busy(
+                f"{path} is being trained by {holder} right now. Wait for it to finish or stop it; two processes must never write "
+                "one run folder.",
+                holder,
+            ) from None
         f.seek(0)
         f.truncate()
         f.write(f"process {os.getpid()}")
@@ -189,7 +205,9 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Cannot read {f}: {os_reason(exc)}.") from None
     except ValueError as exc:
-        raise ConfigError(f"{f} is not valid JSON ({exc}), so {run_dir} is not a ganzoo run folder (or its config.json is damaged).") from None
+        raise ConfigError(
+            f"{f} is not valid JSON ({exc}), so {run_dir} is not a ganzoo run folder (or its config.json is damaged)."
+        ) from None
     config = record.get("config") if isinstance(record, dict) else None
     data = record.get("data") if isinstance(record, dict) else None
     if not isinstance(config, dict) or not all(isinstance(config.get(k), dict) for k in SECTIONS) or not isinstance(data, dict):
@@ -253,7 +271,10 @@ def write_eval(run_dir: Path, result: dict[str, Any]) -> None:
     try:
         write_json(run_dir / EVAL, result)
     except OSError as exc:
-        raise StorageError(f"The scores could not be saved to {run_dir / EVAL}: {os_reason(exc)}. They are printed above; nothing in {run_dir} was changed.") from None
+        raise StorageError(
+            f"The scores could not be saved to {run_dir / EVAL}: {os_reason(exc)}. They are printed above; nothing in {run_dir} was "
+            "changed."
+        ) from None
 
 
 def read_eval(run_dir: Path) -> dict[str, Any] | None:

@@ -76,7 +76,9 @@ def plot_losses(records: Iterable[dict[str, Any]], path: Path) -> None:
         plt.close(fig)
 
 
-def plot_quality(records: Iterable[dict[str, Any]], path: Path, panels: Sequence[Sequence[tuple[str, str]]], log_panels: Sequence[int] = ()) -> None:
+def plot_quality(
+    records: Iterable[dict[str, Any]], path: Path, panels: Sequence[Sequence[tuple[str, str]]], log_panels: Sequence[int] = ()
+) -> None:
     """Quality curves from the ``eval`` lines of ``metrics.jsonl``: ``panels`` is a list of panels, each
     a list of (key, label) curves; panels whose index is in ``log_panels`` use a log scale."""
     evals = [(r["step"], r["eval"]) for r in records if "eval" in r]

@@ -60,7 +60,17 @@ def network_cases(host: PluginHost, kind: str) -> list[tuple[str, str, str]]:
     return cases
 
 
-def _build(host: PluginHost, kind: str, name: str, spec: DataSpec, norm: str | None, encoder: str | None, options: dict | None, seed: int, deep: bool = False) -> nn.Module:
+def _build(
+    host: PluginHost,
+    kind: str,
+    name: str,
+    spec: DataSpec,
+    norm: str | None,
+    encoder: str | None,
+    options: dict | None,
+    seed: int,
+    deep: bool = False,
+) -> nn.Module:
     cls = host.get(kind, name)
     opts = tiny_options(cls, **(options or {}))
     if deep:  # at DEEP_SIZE: size options of at least DEEP_WIDTH
@@ -77,8 +87,6 @@ def _build(host: PluginHost, kind: str, name: str, spec: DataSpec, norm: str | N
 
 DEEP_SIZE = 32  # deep enough that every built-in network builds all its kinds of layers
 DEEP_WIDTH = 4  # at that depth two channels can leave every ReLU of a tiny plain network dead
-
-
 
 
 def _shapes(channels: Iterable[int], size: int | None) -> list[tuple[int, int]]:
@@ -141,8 +149,16 @@ def _check_conditioning(what: str, module: nn.Module, first: torch.Tensor, label
 
 
 def check_critic(
-    host: PluginHost, name: str, *, norm: str | None = None, encoder: str | None = None,
-    options: dict | None = None, channels: Iterable[int] = (1, 3), size: int | None = None, num_classes: int = 3, batch: int = 4,
+    host: PluginHost,
+    name: str,
+    *,
+    norm: str | None = None,
+    encoder: str | None = None,
+    options: dict | None = None,
+    channels: Iterable[int] = (1, 3),
+    size: int | None = None,
+    num_classes: int = 3,
+    batch: int = 4,
 ) -> None:
     """The critic contract, for each channel count at 8x8, and for the first channel count again at
     32x32, where networks whose depth grows with the image size build every layer they have (or
@@ -172,7 +188,8 @@ def check_critic(
             whole = copy.deepcopy(critic)(x, labels)[:1]
             assert torch.allclose(single, whole, atol=1e-5, rtol=1e-4), (
                 f"{what}: a sample's score depends on the rest of the batch, but nothing in the critic says it is batch-coupled: "
-                "set batch_coupled = True on the layer that mixes samples (or on the critic class)")
+                "set batch_coupled = True on the layer that mixes samples (or on the critic class)"
+            )
             critic.zero_grad(set_to_none=True)
             norms = input_gradient_norms(critic, x, labels)
             ((norms - 1.0) ** 2).mean().backward()
@@ -193,8 +210,16 @@ def check_critic(
 
 
 def check_generator(
-    host: PluginHost, name: str, *, norm: str | None = None, encoder: str | None = None,
-    options: dict | None = None, channels: Iterable[int] = (1, 3), size: int | None = None, num_classes: int = 3, batch: int = 4,
+    host: PluginHost,
+    name: str,
+    *,
+    norm: str | None = None,
+    encoder: str | None = None,
+    options: dict | None = None,
+    channels: Iterable[int] = (1, 3),
+    size: int | None = None,
+    num_classes: int = 3,
+    batch: int = 4,
 ) -> None:
     """The generator contract, for each channel count at 8x8, and for the first channel count again at
     32x32, where networks whose depth grows with the image size build every layer they have (or
@@ -226,5 +251,3 @@ def check_generator(
         _check_conditioning(what, gen, z, labels, num_classes)
         fresh = _build(host, "generator", name, spec, norm, encoder, options, deep=size >= DEEP_SIZE, seed=1)
         safetensors_round_trip(gen, fresh, z, labels)
-
-

@@ -24,10 +24,15 @@ def check_normaliser(host: PluginHost, name: str, *, options: dict | None = None
     plain = norm(6, 4, 4, affine=False)
     assert not list(plain.parameters()), f"normaliser '{name}': affine=False must give a layer without parameters"
     coupled = not torch.allclose(copy.deepcopy(layer)(x)[:1], copy.deepcopy(layer)(x[:1]), atol=1e-5)
-    assert coupled == cls.batch_coupled, f"normaliser '{name}': batch_coupled={cls.batch_coupled}, but its layer {'mixes' if coupled else 'does not mix'} the samples of a batch"
+    assert coupled == cls.batch_coupled, (
+        f"normaliser '{name}': batch_coupled={cls.batch_coupled}, but its layer {'mixes' if coupled else 'does not mix'} the "
+        "samples of a batch"
+    )
     conv = norm.wrap(nn.Conv2d(6, 5, 3, padding=1))
     assert conv(x).shape == (4, 5, 4, 4), f"normaliser '{name}': wrap() changed what the conv layer computes"
-    assert has_reparametrised_weights(conv) == cls.reparametrises_weights, f"normaliser '{name}': reparametrises_weights={cls.reparametrises_weights} does not match wrap()"
+    assert has_reparametrised_weights(conv) == cls.reparametrises_weights, (
+        f"normaliser '{name}': reparametrises_weights={cls.reparametrises_weights} does not match wrap()"
+    )
     if not cls.needs_spatial:
         flat = norm(6, 1, 1).train()(torch.randn(4, 6, 1, 1))
         assert torch.isfinite(flat).all() and flat.abs().sum() > 0, f"normaliser '{name}': degenerate on 1x1 maps; set needs_spatial = True"
@@ -43,7 +48,9 @@ def check_encoder(host: PluginHost, name: str, *, num_classes: int = 3, height: 
     enc = cls(cls.Config(), num_classes, height, width, features=features)
     labels = torch.tensor([0, 1, num_classes - 1])
     maps = enc(labels)
-    assert maps.shape == (3, enc.channels, height, width), f"encoder '{name}': expected maps of shape {(3, enc.channels, height, width)}, got {tuple(maps.shape)}"
+    assert maps.shape == (3, enc.channels, height, width), (
+        f"encoder '{name}': expected maps of shape {(3, enc.channels, height, width)}, got {tuple(maps.shape)}"
+    )
     term = enc.projection(torch.randn(3, features), labels)
     assert term.shape == (3,) and torch.isfinite(term).all(), f"encoder '{name}': projection must give finite (N,) terms"
     base = host.get("normaliser", "layer")
@@ -89,7 +96,9 @@ def check_constraint(host: PluginHost, name: str, *, options: dict | None = None
     if pen is not None:
         assert pen.dim() == 0 and torch.isfinite(pen), f"constraint '{name}': the penalty must be a finite scalar"
         pen.backward()
-        assert critic.conv.weight.grad is not None and critic.conv.weight.grad.abs().sum() > 0, f"constraint '{name}': the penalty does not reach the critic's weights"
+        assert critic.conv.weight.grad is not None and critic.conv.weight.grad.abs().sum() > 0, (
+            f"constraint '{name}': the penalty does not reach the critic's weights"
+        )
     constraint.after_critic_step(critic)
     if "interval" in cls.Config.model_fields and pen is not None:  # against interval=1, whatever `options` set
         lazy = cls(cls.Config(**{**(options or {}), "interval": 3}))
@@ -141,11 +150,12 @@ def check_loss(host: PluginHost, name: str, *, options: dict | None = None) -> N
         g = _generator_loss(loss, fake, real)
         assert g.dim() == 0 and torch.isfinite(g), f"loss '{name}': generator_loss must be a finite scalar"
         (g_fake,) = torch.autograd.grad(g, fake, allow_unused=True)
-        assert g_fake is not None and float(g_fake.sum()) < 0, f"loss '{name}': with real scores above fake ones, the generator loss must fall as fake scores rise"
+        assert g_fake is not None and float(g_fake.sum()) < 0, (
+            f"loss '{name}': with real scores above fake ones, the generator loss must fall as fake scores rise"
+        )
     if loss.pairs_real_and_fake:
         real, fake = torch.linspace(-1, 1, n), torch.tensor([0.0, 3.0, -1.0, 2.0, 0.5, -2.0])
         flipped = loss.critic_loss(real, fake.flip(0))
-        assert not torch.isclose(loss.critic_loss(real, fake), flipped), f"loss '{name}': pairs_real_and_fake is set, but the critic loss does not depend on the pairing"
-
-
-
+        assert not torch.isclose(loss.critic_loss(real, fake), flipped), (
+            f"loss '{name}': pairs_real_and_fake is set, but the critic loss does not depend on the pairing"
+        )

@@ -25,8 +25,10 @@ def check_config(cls: type) -> None:
 
     ``cls`` is the component class (``check_config(MyCritic)``), not its ``Config``."""
     if isinstance(cls, type) and issubclass(cls, BaseModel):
-        raise TypeError(f"check_config takes the component class (the one with name, description and a nested Config), "
-                        f"not the Config model {cls.__qualname__} itself: call check_config(MyComponent).")
+        raise TypeError(
+            f"check_config takes the component class (the one with name, description and a nested Config), "
+            f"not the Config model {cls.__qualname__} itself: call check_config(MyComponent)."
+        )
     what = f"{getattr(cls, 'kind', 'component')} '{getattr(cls, 'name', cls.__name__)}'"
     config = getattr(cls, "Config", None)
     assert isinstance(config, type) and issubclass(config, BaseModel), f"{what}: Config must be a pydantic model (subclass ganzoo.Config)"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ganzoo.errors import ConfigError
 
-PYPROJECT = '''[build-system]
+PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
 
@@ -31,7 +31,7 @@ dependencies = ["ganzoo"]
 
 [tool.setuptools]
 packages = ["{module}"]
-'''
+"""
 
 MODULE = '''"""The {name} ganzoo plugin. ganzoo finds this module through the ``ganzoo`` entry point."""
 
@@ -102,7 +102,7 @@ def test_contracts(ganzoo_host):
     assert any(c.startswith("critic {name}") for c in checked)
 '''
 
-README = '''# ganzoo-{dist}
+README = """# ganzoo-{dist}
 
 A ganzoo plugin that adds the critic `{name}`.
 
@@ -112,7 +112,7 @@ ganzoo plugins                      # lists "{name}"
 ganzoo run critic={name} train.steps=20
 python -m pytest tests              # ganzoo's contract checks on this plugin
 ```
-'''
+"""
 
 
 def names(raw: str) -> dict[str, str]:

@@ -7,7 +7,8 @@
 - :mod:`~ganzoo.training.progress`: the small interface the loop reports through;
 - parts: :mod:`~ganzoo.training.ema`, :mod:`~ganzoo.training.guard` (NaN/Inf),
   :mod:`~ganzoo.training.precision`, :mod:`~ganzoo.training.speed`,
-  :mod:`~ganzoo.training.distributed`, :mod:`~ganzoo.training.faults` (test-only fault injection).
+  :mod:`~ganzoo.training.distributed` (joining the ranks, averaging gradients; the rank maths is
+  :mod:`ganzoo.ranks`, and the test-only fault injection :mod:`ganzoo.faults`, both on the ground floor).
 
 Nothing here writes files: :mod:`ganzoo.runs` does, through the loop's recorder.
 """

@@ -16,7 +16,7 @@
 Either way each epoch comes from :mod:`ganzoo.data.order` (a permutation; class-balanced with
 ``data.balance``; mirrored at odd positions with ``data.flip``), the ragged tail of an epoch is
 dropped, and under torchrun each rank takes, and when streamed reads, only its slice of every
-global batch (:func:`distributed.shard`). ``perm``, ``pos`` and the generator ``rng`` are the whole
+global batch (:func:`ganzoo.ranks.shard`). ``perm``, ``pos`` and the generator ``rng`` are the whole
 state a checkpoint keeps (:meth:`Batches.load_state` puts it back), so a resumed run, streamed or
 not, takes the same batches as an unbroken one.
 """
@@ -31,7 +31,7 @@ from ganzoo.imagedata import ImageData, ImageSource, to_unit
 from ganzoo.data.order import Order, Plan, advance, flips
 from ganzoo.data.parallel import Guarded, cpu_workers, drain, worker_init
 from ganzoo.errors import ConfigError
-from ganzoo.training import distributed
+from ganzoo import ranks
 
 
 def pick_device(name: str) -> torch.device:
@@ -92,13 +92,15 @@ class Batches:
         if self.source is not None and self._reader is None:
             self._reader = self._read_ahead()  # starts from the state as it is now, before this batch
         self.perm, self.pos = advance(self.order, self.perm, self.pos, self.rng, self.batch_size)
-        idx = distributed.shard(self.perm[self.pos : self.pos + self.batch_size])  # this rank's slice of the global batch
-        flip = distributed.shard(flips(self.pos, self.batch_size)) if self.flip else None
+        idx = ranks.shard(self.perm[self.pos : self.pos + self.batch_size])  # this rank's slice of the global batch
+        flip = ranks.shard(flips(self.pos, self.batch_size)) if self.flip else None
         self.pos += self.batch_size
         if self._reader is not None:
             got, x = next(self._reader)  # (B / ranks,), (B / ranks, C, H, W) as held
             if not torch.equal(got, idx):
-                raise RuntimeError(f"the streamed batch holds images {got.tolist()[:4]}…, not the {idx.tolist()[:4]}… asked for (a ganzoo bug)")
+                raise RuntimeError(
+                    f"the streamed batch holds images {got.tolist()[:4]}…, not the {idx.tolist()[:4]}… asked for (a ganzoo bug)"
+                )
         elif self.host is not None:
             x = self.host.index_select(0, idx)
         else:
@@ -126,10 +128,15 @@ class Batches:
         """(indices, images) of the batches from the current state on, read by the source's workers."""
         assert self.source is not None
         workers = self.source.workers if self.source.workers is not None else cpu_workers()
-        plan = Plan(self.order, self.perm, self.pos, self.rng.get_state(), self.batch_size, distributed.shard)  # now, not when first read
+        plan = Plan(self.order, self.perm, self.pos, self.rng.get_state(), self.batch_size, ranks.shard)  # now, not when first read
         loader = torch.utils.data.DataLoader(
-            Guarded(_ReadBatch(self.source)), sampler=plan, batch_size=None, num_workers=workers,
-            pin_memory=self.device.type == "cuda", worker_init_fn=worker_init if workers else None, prefetch_factor=4 if workers else None,
+            Guarded(_ReadBatch(self.source)),
+            sampler=plan,
+            batch_size=None,
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            worker_init_fn=worker_init if workers else None,
+            prefetch_factor=4 if workers else None,
             generator=torch.Generator().manual_seed(0),  # its worker seeds: never drawn from the training's global RNG
         )
         return drain(loader)

@@ -85,7 +85,12 @@ class Evidence:
         if not self.active:
             return
         real, fake = real_scores.detach().float(), fake_scores.detach().float()  # (B,), (B,)
-        figures = {"real_score": real.mean(), "real_score_var": real.var(correction=0), "fake_score": fake.mean(), "fake_score_var": fake.var(correction=0)}
+        figures = {
+            "real_score": real.mean(),
+            "real_score_var": real.var(correction=0),
+            "fake_score": fake.mean(),
+            "fake_score_var": fake.var(correction=0),
+        }
         if self.threshold is not None:
             figures["critic_acc"] = 0.5 * ((real > self.threshold).float().mean() + (fake < self.threshold).float().mean())
         if self.has_penalty:
@@ -120,7 +125,10 @@ class Evidence:
         live = [p.detach() for p in self.generator_params]
         torch._foreach_sub_(self._before, live)  # the buffer now holds -Δθ
         change = torch.nn.utils.get_total_norm(self._before, 2.0)
-        self._generator = {**grad_norms("grad_generator", self.generator_blocks, self.device), "g_update": (change / self._size.clamp_min(1e-30)).float()}
+        self._generator = {
+            **grad_norms("grad_generator", self.generator_blocks, self.device),
+            "g_update": (change / self._size.clamp_min(1e-30)).float(),
+        }
 
     def figures(self) -> dict[str, torch.Tensor]:
         """This step's evidence as 0-d tensors (means over its critic steps); empty on other steps."""

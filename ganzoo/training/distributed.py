@@ -10,92 +10,29 @@ clipping then acts identically on identical parameters.
 
 Every random tensor the engine draws (batch order, noise z, penalty mixing weights and
 perturbations) is drawn at the global batch's size on every rank, from identically seeded
-generators, and each rank keeps its slice (:func:`shard`). A 2-process run therefore equals a
-1-process run over the same global batch within float tolerance.
+generators, and each rank keeps its slice (:func:`ganzoo.ranks.shard`; the rank maths lives in
+:mod:`ganzoo.ranks`, the ground floor). A 2-process run therefore equals a 1-process run over the
+same global batch within float tolerance.
 
 The environment decides: under ``torchrun`` (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
 ``MASTER_ADDR``, ``MASTER_PORT`` set) :func:`init` joins the process group, ``nccl`` on CUDA and
 ``gloo`` on CPU; without those variables everything here is a no-op for one process. Only rank 0
-writes files (:func:`is_writer`); there is no barrier for it, because rank 0 cannot pass a step's
+writes files (:func:`ganzoo.ranks.is_writer`); there is no barrier for it, because rank 0 cannot pass a step's
 all-reduce before the other ranks reach it.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 
-from ganzoo.errors import ConfigError, Unreachable, did_you_mean
+from ganzoo.errors import ConfigError, Unreachable
+from ganzoo import faults, ranks
 
-ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 TIMEOUT_ENV = "GANZOO_DIST_TIMEOUT"  # seconds a collective may wait for a missing rank (default 600)
-FAULT_ENV = ("GANZOO_FAULT_RANK", "GANZOO_FAULT_STEP", "GANZOO_FAULT_MODE")  # test hook: fail one rank at one step
-FAULT_MODES = {"raise": "the rank raises an error (the default)", "kill": "the rank sends itself SIGKILL"}
-# What each of torchrun's whole-number variables means, and its smallest valid value.
-MEANING = {"RANK": ("the rank of this process, from 0 to WORLD_SIZE - 1", 0), "WORLD_SIZE": ("the number of processes, at least 1", 1),
-           "LOCAL_RANK": ("the rank of this process on its machine, from 0", 0), "MASTER_PORT": ("the port of rank 0, from 1 to 65535", 1)}
-
-
-def env_int(name: str, default: str | None = None) -> int:
-    """One of torchrun's whole-number variables, checked: a ConfigError naming it and its value otherwise."""
-    raw = os.environ.get(name, default)
-    meaning, low = MEANING[name]
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        value = None
-    if value is None or value < low or (name == "MASTER_PORT" and value > 65535):
-        raise ConfigError(f"{name}={raw!r} is not usable: {name} is {meaning}, a whole number. It is set by torchrun (or the launcher "
-                          "that started this process); start ganzoo with torchrun, or unset RANK, WORLD_SIZE, MASTER_ADDR and "
-                          "MASTER_PORT to run one process.")
-    return value
-
-
-def fault_plan() -> tuple[int, int, str] | None:
-    """The test hook's (rank, step, mode) from GANZOO_FAULT_RANK/STEP/MODE, each value checked; None when unset."""
-    want_rank, want_step, mode = (os.environ.get(k) for k in FAULT_ENV)
-    if mode is not None and mode not in FAULT_MODES:
-        raise ConfigError(f"{FAULT_ENV[2]}={mode!r} is not a fault mode.{did_you_mean(mode, FAULT_MODES)} Valid: "
-                          + "; ".join(f"{k} ({v})" for k, v in FAULT_MODES.items()) + ".")
-    numbers = []
-    for name, raw in zip(FAULT_ENV[:2], (want_rank, want_step)):
-        try:
-            numbers.append(None if raw is None else int(raw))
-        except ValueError:
-            raise ConfigError(f"{name}={raw!r} is not a whole number: {FAULT_ENV[0]} names the rank to fail and {FAULT_ENV[1]} the generator step.") from None
-    if None in numbers:
-        return None
-    return numbers[0], numbers[1], mode or "raise"
-
-
-def launched() -> bool:
-    """True when this process was started by torchrun (or any launcher that sets the env:// variables)."""
-    return all(k in os.environ for k in ENV)
-
-
-def active() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def rank() -> int:
-    """This process's rank: from the process group, or from torchrun's environment before it is joined."""
-    if active():
-        return dist.get_rank()
-    return env_int("RANK") if launched() else 0
-
-
-def world() -> int:
-    """The number of processes: from the process group once joined, else 1 (nothing is shared yet)."""
-    return dist.get_world_size() if active() else 1
-
-
-def is_writer() -> bool:
-    """Only rank 0 writes the run directory, progress, samples, evaluations and checkpoints."""
-    return rank() == 0
 
 
 def init(device: torch.device) -> torch.device:
@@ -106,13 +43,16 @@ def init(device: torch.device) -> torch.device:
     seconds (default 600), so a lost rank ends the run instead of hanging it.
     """
     use_cuda = device.type == "cuda"
-    fault_plan()  # a malformed test hook is refused before anything runs
-    if not launched():
+    faults.active()  # a malformed test hook (GANZOO_FAULT) is refused before anything runs
+    if not ranks.launched():
         return device
-    me, size, local = env_int("RANK"), env_int("WORLD_SIZE"), env_int("LOCAL_RANK", "0")
-    port = env_int("MASTER_PORT")
+    me, size, local = ranks.env_int("RANK"), ranks.env_int("WORLD_SIZE"), ranks.env_int("LOCAL_RANK", "0")
+    port = ranks.env_int("MASTER_PORT")
     if me >= size:
-        raise ConfigError(f"RANK={me} with WORLD_SIZE={size}: the ranks of {size} processes are 0 to {size - 1}. Start ganzoo with torchrun, which sets both.")
+        raise ConfigError(
+            f"RANK={me} with WORLD_SIZE={size}: the ranks of {size} processes are 0 to {size - 1}. Start ganzoo with torchrun, "
+            "which sets both."
+        )
     if use_cuda:
         if local >= torch.cuda.device_count():
             raise ConfigError(
@@ -120,14 +60,16 @@ def init(device: torch.device) -> torch.device:
                 "processes per node (torchrun --nproc_per_node=N)."
             )
         torch.cuda.set_device(local)
-    if not active():
+    if not ranks.active():
         raw = os.environ.get(TIMEOUT_ENV, "600")
         try:
             seconds = float(raw)
         except ValueError:
             seconds = float("nan")
         if not 0 < seconds < float("inf"):
-            raise ConfigError(f"{TIMEOUT_ENV}={raw!r}: give the seconds a collective may wait for a missing rank, a positive number such as 600.")
+            raise ConfigError(
+                f"{TIMEOUT_ENV}={raw!r}: give the seconds a collective may wait for a missing rank, a positive number such as 600."
+            )
         timeout = timedelta(seconds=seconds)
         try:
             dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timeout)
@@ -135,11 +77,15 @@ def init(device: torch.device) -> torch.device:
             at = f"{os.environ.get('MASTER_ADDR')}:{port}"
             why = " ".join(str(exc).split())[:300]
             if "timed out" in why.lower() or "timeout" in why.lower():
-                raise Unreachable(f"Rank {me} of {size} waited {seconds:g} s ({TIMEOUT_ENV}) for the other ranks to join at {at}, and not all "
-                                  f"came ({why}). Start every rank (torchrun --nproc_per_node, and --nnodes on each machine) with the same "
-                                  f"MASTER_ADDR and MASTER_PORT, reachable from every machine; or give them longer with {TIMEOUT_ENV}=SECONDS.") from None
-            raise Unreachable(f"Rank {me} of {size} could not join the other ranks at {at} ({why}). Check MASTER_ADDR and MASTER_PORT "
-                              "(the same on every rank, reachable from this machine, the port free on rank 0's machine).") from None
+                raise Unreachable(
+                    f"Rank {me} of {size} waited {seconds:g} s ({TIMEOUT_ENV}) for the other ranks to join at {at}, and not all "
+                    f"came ({why}). Start every rank (torchrun --nproc_per_node, and --nnodes on each machine) with the same "
+                    f"MASTER_ADDR and MASTER_PORT, reachable from every machine; or give them longer with {TIMEOUT_ENV}=SECONDS."
+                ) from None
+            raise Unreachable(
+                f"Rank {me} of {size} could not join the other ranks at {at} ({why}). Check MASTER_ADDR and MASTER_PORT "
+                "(the same on every rank, reachable from this machine, the port free on rank 0's machine)."
+            ) from None
     return torch.device("cuda", local) if use_cuda else torch.device("cpu")
 
 
@@ -148,65 +94,20 @@ def close(finished: bool = False) -> None:
     for all ranks, so that no rank tears down its connections while rank 0 still writes its last
     checkpoint: gloo could then abort the early rank at exit ("terminate called without an active
     exception", SIGABRT). After a failure there is no barrier: the other ranks may never arrive."""
-    if not active():
+    if not ranks.active():
         return
     if finished:
         dist.barrier()
     dist.destroy_process_group()
 
 
-def shard(x: torch.Tensor) -> torch.Tensor:
-    """This rank's equal slice (along dim 0) of a tensor drawn at the global batch's size."""
-    w = world()
-    if w == 1:
-        return x
-    n = x.shape[0]
-    if n % w:
-        raise ConfigError(f"A global batch of {n} cannot be split evenly over {w} ranks; choose train.batch_size divisible by {w}.")
-    b = n // w
-    return x[rank() * b : (rank() + 1) * b]
-
-
-def shard_draw(fn, shape: tuple[int, ...], **kwargs) -> torch.Tensor:
-    """``fn`` (torch.rand, torch.randn) drawn for the global batch, ``shape[0]`` times the number of
-    ranks, and sliced to this rank's shard: every rank draws the same numbers, as one process would."""
-    return shard(fn((shape[0] * world(), *shape[1:]), **kwargs))  # (shape[0], ...)
-
-
 def check_batch(batch_size: int) -> None:
     """Refuse a global batch that the ranks cannot share equally, before anything is written."""
-    if batch_size % world():
+    if batch_size % ranks.world():
         raise ConfigError(
-            f"train.batch_size={batch_size} (the global batch) cannot be split evenly over {world()} ranks. "
-            f"Choose a multiple of {world()}, e.g. train.batch_size={batch_size - batch_size % world() or world()}."
+            f"train.batch_size={batch_size} (the global batch) cannot be split evenly over {ranks.world()} ranks. "
+            f"Choose a multiple of {ranks.world()}, e.g. train.batch_size={batch_size - batch_size % ranks.world() or ranks.world()}."
         )
-
-
-def all_mean(x: torch.Tensor) -> torch.Tensor:
-    """The mean of ``x`` over ranks (a no-op for one process). ``x`` is not modified."""
-    if world() == 1:
-        return x
-    y = x.detach().clone()
-    dist.all_reduce(y)
-    return y / world()
-
-
-def all_mean_dict(stats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Scalar statistics averaged over ranks in one all-reduce (per-rank means -> global-batch means)."""
-    if world() == 1:
-        return stats
-    keys = list(stats)
-    mean = all_mean(torch.stack([stats[k].detach().float() for k in keys]))  # (K,)
-    return dict(zip(keys, mean))
-
-
-def all_any(flag: torch.Tensor) -> torch.Tensor:
-    """A bool scalar that is true on every rank when it is true on any; unchanged without torchrun."""
-    if not active():
-        return flag
-    x = flag.to(torch.int32)
-    dist.all_reduce(x, op=dist.ReduceOp.MAX)
-    return x.bool()
 
 
 def average_gradients(module: torch.nn.Module) -> None:
@@ -215,14 +116,14 @@ def average_gradients(module: torch.nn.Module) -> None:
     Parameters without a gradient are skipped; which parameters have one depends only on the
     graph, which is the same on every rank.
     """
-    if world() == 1:
+    if ranks.world() == 1:
         return
     params = [p for p in module.parameters() if p.grad is not None]
     if not params:
         return
     flat = torch.cat([p.grad.flatten() for p in params])  # (sum of numels,)
     dist.all_reduce(flat)
-    flat /= world()
+    flat /= ranks.world()
     offset = 0
     for p in params:
         n = p.numel()
@@ -233,7 +134,7 @@ def average_gradients(module: torch.nn.Module) -> None:
 @torch.no_grad()
 def broadcast_module(module: torch.nn.Module) -> None:
     """Copy rank 0's parameters and buffers to every rank."""
-    if world() == 1:
+    if ranks.world() == 1:
         return
     for t in [*module.parameters(), *module.buffers()]:
         dist.broadcast(t.data, src=0)
@@ -242,7 +143,7 @@ def broadcast_module(module: torch.nn.Module) -> None:
 def sync_batchnorm(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """``train.sync_bn=true``: BatchNorm statistics over the global batch (CUDA only, as torch's SyncBatchNorm)."""
     has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
-    if world() == 1 or not has_bn:
+    if ranks.world() == 1 or not has_bn:
         return module
     if device.type != "cuda":
         raise ConfigError(
@@ -251,14 +152,3 @@ def sync_batchnorm(module: torch.nn.Module, device: torch.device) -> torch.nn.Mo
             "generator.norm=layer, instance or group."
         )
     return torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
-
-
-def maybe_fault(step: int) -> None:
-    """Test hook: with ``GANZOO_FAULT_RANK=r GANZOO_FAULT_STEP=s``, rank r fails at generator step s,
-    raising an error (``GANZOO_FAULT_MODE=raise``, the default) or killing itself (``kill``)."""
-    plan = fault_plan()
-    if plan is None or plan[0] != rank() or plan[1] != step:
-        return
-    if plan[2] == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    raise RuntimeError(f"injected fault on rank {rank()} at step {step} ({FAULT_ENV[0]}={plan[0]})")

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ganzoo.errors import GanzooError
-from ganzoo.training.faults import Fault
+from ganzoo.faults import Fault
 
 # Each checked quantity (also the GANZOO_FAULT point that corrupts it) and how an error names it.
 QUANTITIES = {
@@ -41,7 +41,9 @@ class NonFiniteError(GanzooError):
 
 
 class NonFiniteGuard:
-    def __init__(self, modules: Iterable[nn.Module], optimizers: Iterable[torch.optim.Optimizer], device: torch.device, fault: Fault | None = None):
+    def __init__(
+        self, modules: Iterable[nn.Module], optimizers: Iterable[torch.optim.Optimizer], device: torch.device, fault: Fault | None = None
+    ):
         self.modules, self.optimizers = list(modules), list(optimizers)
         self.fault = fault  # test-only fault injection (ganzoo.faults); None in real runs
         self.failures = 0  # consecutive failed attempts at the current generator step
@@ -73,11 +75,12 @@ class NonFiniteGuard:
         self.first |= self.pending & ~self.bad
         self.bad |= self.pending.any()
         self.pending.zero_()
-        self.kill_point(point, n)
+        self.fault_point(point, n)
 
-    def kill_point(self, point: str, n: int) -> None:
+    def fault_point(self, point: str, n: int) -> None:
+        """Reliability tests: where GANZOO_FAULT may kill the process or make it raise."""
         if self.fault is not None:
-            self.fault.kill(point, n)
+            self.fault.strike(point, n)
 
     # -- the step ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -86,7 +89,9 @@ class NonFiniteGuard:
         self.first.zero_()
         self.bad.zero_()
         self.pending.zero_()
-        self._modules_saved = [_copy_into(old, m.state_dict()) for old, m in zip(self._modules_saved or [None] * len(self.modules), self.modules)]
+        self._modules_saved = [
+            _copy_into(old, m.state_dict()) for old, m in zip(self._modules_saved or [None] * len(self.modules), self.modules)
+        ]
         self._optim_saved = [_optim_snapshot(o, old) for o, old in zip(self.optimizers, self._optim_saved or [None] * len(self.optimizers))]
 
     def step_ok(self) -> bool:

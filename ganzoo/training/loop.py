@@ -5,9 +5,8 @@ parts below) and :meth:`Trainer.fit` loops. Each generator step: the guard snaps
 state, :class:`~ganzoo.training.steps.Steps` runs the two phases, the ranks agree whether the step
 was finite (else it is undone and retried), and the recorder, when there is one, writes what the
 step leaves behind. The loop writes no file itself: :class:`ganzoo.runs.recorder.RunRecorder` does,
-and only on rank 0 under torchrun. Progress goes to a :class:`~ganzoo.training.progress.Reporter`,
-and so does the one-line warning when :class:`ganzoo.diagnosis.monitor.Monitor` first sees a
-failure in the step records (the evidence of :mod:`~ganzoo.training.diagnostics`).
+and only on rank 0 under torchrun (it also runs the doctor's online checks on what it writes).
+Progress and notes go to a :class:`~ganzoo.training.progress.Reporter`.
 """
 
 from __future__ import annotations
@@ -18,12 +17,12 @@ from typing import Any, Protocol
 
 import torch
 
-from ganzoo.diagnosis.monitor import Monitor
 from ganzoo.registry.build import Models, build_models, count_params, load_data
 from ganzoo.registry.config import RunConfig
 from ganzoo.registry.host import PluginHost
 from ganzoo.errors import Interrupted
-from ganzoo.training import diagnostics, distributed, faults, signals, speed
+from ganzoo import faults, ranks
+from ganzoo.training import diagnostics, distributed, signals, speed
 from ganzoo.training.batches import Batches, pick_device
 from ganzoo.training.ema import EMA
 from ganzoo.training.guard import NonFiniteError, NonFiniteGuard
@@ -72,13 +71,22 @@ class Trainer:
         batches = Batches(self.data, t.batch_size, self.device, cfg.seed)
         distributed.check_batch(batches.batch_size)
         self.steps = Steps(
-            critic=self.critic, generator=self.generator, loss=self.models.loss, constraint=self.models.constraint,
-            critic_update=Update("critic", self.critic, opt_d), generator_update=Update("generator", self.generator, opt_g),
-            batches=batches, precision=precision, guard=guard, n_critic=t.n_critic,
-            fused=t.fused and speed.can_fuse(self.critic), ema=self.ema,
-            evidence=diagnostics.Evidence(self.critic, self.generator, self.models.loss, self.models.constraint, t.diag_every, self.device) if t.diag_every else None,
+            critic=self.critic,
+            generator=self.generator,
+            loss=self.models.loss,
+            constraint=self.models.constraint,
+            critic_update=Update("critic", self.critic, opt_d),
+            generator_update=Update("generator", self.generator, opt_g),
+            batches=batches,
+            precision=precision,
+            guard=guard,
+            n_critic=t.n_critic,
+            fused=t.fused and speed.can_fuse(self.critic),
+            ema=self.ema,
+            evidence=diagnostics.Evidence(self.critic, self.generator, self.models.loss, self.models.constraint, t.diag_every, self.device)
+            if t.diag_every
+            else None,
         )
-        self.monitor = Monitor(cfg.to_dict())  # warns once when a failure first shows in the step records
         self.retries = 0  # attempts at the current step undone for a NaN/Inf (recorded on its line)
         self.step = 0  # completed generator steps
         self.elapsed = 0.0  # training seconds before this process (from a checkpoint)
@@ -102,7 +110,7 @@ class Trainer:
             distributed.broadcast_module(module)  # every rank starts from rank 0's weights
         started, start_step = time.perf_counter(), self.step
         self._clock = (started, self.elapsed)
-        bar = t.progress and distributed.is_writer()  # train.progress; only rank 0 reports
+        bar = t.progress and ranks.is_writer()  # train.progress; only rank 0 reports
         if bar:
             self.reporter.start(t.steps, self.step)
         try:
@@ -128,8 +136,6 @@ class Trainer:
             self.retries = 0
             if recorder is not None:
                 recorder.after_step(self, record, last)
-            for text in self.monitor.see(record):
-                self.note(f"{text}: see ganzoo doctor {recorder.run_dir if recorder is not None else 'RUN_DIR'}", "warning")
             if bar:
                 self.reporter.step(self.step, (self.step - start_step) / max(time.perf_counter() - started, 1e-9), record)
             if last:
@@ -140,20 +146,23 @@ class Trainer:
         """At a step boundary: when Ctrl-C or SIGTERM asked to stop (on any rank), checkpoint this step
         and stop with a message that says how to resume."""
         asked = signals.requested()
-        if distributed.world() > 1:  # every rank takes part, so all stop at the same step
-            anyone = bool(distributed.all_any(torch.tensor(asked is not None, device=self.device)))
+        if ranks.world() > 1:  # every rank takes part, so all stop at the same step
+            anyone = bool(ranks.all_any(torch.tensor(asked is not None, device=self.device)))
             asked = asked or ("SIGTERM" if anyone else None)
         if asked is None:
             return
         saved = f" and saved it ({recorder.save_checkpoint(self)})" if recorder is not None else ""
         where = recorder.run_dir if recorder is not None else "RUN_DIR"
-        err = Interrupted(f"Stopped by {asked} after generator step {self.step} of {self.cfg.train.steps}{saved}. Continue the run with: ganzoo run resume={where}")
+        err = Interrupted(
+            f"Stopped by {asked} after generator step {self.step} of {self.cfg.train.steps}{saved}. Continue the run with: ganzoo "
+            f"run resume={where}"
+        )
         err.exit_code = signals.EXIT_CODES.get(asked, 130)
         raise err
 
     def note(self, text: str, level: str = "info") -> None:
         """A line for a person, through the reporter; under torchrun from rank 0 only."""
-        if distributed.is_writer():
+        if ranks.is_writer():
             self.reporter.note(text, level)
 
     def one_step(self, recorder: Recorder | None) -> dict[str, torch.Tensor] | None:
@@ -163,16 +172,15 @@ class Trainer:
         self.guard.begin()  # snapshot the last good state
         stats, batch = self.steps.critic_phase()
         stats["loss_g"] = self.steps.generator_phase(batch, self.step)
-        self.guard.bad = distributed.all_any(self.guard.bad)  # ranks undo a bad step together
+        self.guard.bad = ranks.all_any(self.guard.bad)  # ranks undo a bad step together
         if not self.guard.step_ok():
             self.steps.critic_steps = critic_steps_before
             self.undo_step(recorder)
             return None
         self.step += 1
-        distributed.maybe_fault(self.step)  # test hook, inert unless GANZOO_FAULT_* is set
         if self.steps.evidence is not None:
             stats.update(self.steps.evidence.figures())  # empty unless train.diag_every picked this step
-        return distributed.all_mean_dict(stats)  # global-batch means
+        return ranks.all_mean_dict(stats)  # global-batch means
 
     def record(self, stats: dict[str, torch.Tensor]) -> dict[str, Any]:
         """The step's line in ``metrics.jsonl``: its statistics (read from the device in one transfer),
@@ -188,7 +196,11 @@ class Trainer:
         culprits = " and ".join(self.guard.culprits())
         t, failures = self.cfg.train, self.guard.failures
         if failures <= t.max_retries:
-            self.note(f"step {self.step + 1}: {culprits} went non-finite; undid the step, retrying on fresh batches ({failures} of {t.max_retries} retries)", "warning")
+            self.note(
+                f"step {self.step + 1}: {culprits} went non-finite; undid the step, retrying on fresh batches ({failures} of "
+                f"{t.max_retries} retries)",
+                "warning",
+            )
             return
         saved = ""
         if self.step > 0 and recorder is not None:
@@ -209,7 +221,7 @@ class Trainer:
         if limit is None:
             return False
         up = (self.elapsed if local else self.total_time()) >= 60.0 * limit
-        return up if local else bool(distributed.all_any(torch.tensor(up, device=self.device)))
+        return up if local else bool(ranks.all_any(torch.tensor(up, device=self.device)))
 
     def total_time(self) -> float:
         """Training seconds so far, across resumes."""

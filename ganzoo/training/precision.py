@@ -39,7 +39,10 @@ def native_bf16(device: torch.device) -> str | None:
         return f"{torch.cuda.get_device_name(device)} computes bf16" if torch.cuda.is_bf16_supported() else None
     if device.type != "cpu":
         return None
-    checks = (("amx_bf16", getattr(torch.cpu, "_is_amx_tile_supported", None)), ("avx512_bf16", getattr(torch.cpu, "_is_avx512_bf16_supported", None)))
+    checks = (
+        ("amx_bf16", getattr(torch.cpu, "_is_amx_tile_supported", None)),
+        ("avx512_bf16", getattr(torch.cpu, "_is_avx512_bf16_supported", None)),
+    )
     flags = _cpu_flags()
     for name, check in checks:
         try:
@@ -56,7 +59,11 @@ def resolve(mode: str, device: torch.device) -> tuple[str, str]:
     if mode != "auto":
         return mode, ""
     why = native_bf16(device)
-    return ("bf16", f"train.precision=auto: bf16, because {why}") if why else ("fp32", f"train.precision=auto: fp32, because this {device.type} has no native bf16")
+    return (
+        ("bf16", f"train.precision=auto: bf16, because {why}")
+        if why
+        else ("fp32", f"train.precision=auto: fp32, because this {device.type} has no native bf16")
+    )
 
 
 class Precision:
@@ -91,7 +98,15 @@ class Precision:
             return torch.autocast(self.device.type, enabled=False)
         return nullcontext()
 
-    def backward_step(self, name: str, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params: list[torch.Tensor], before_step=None, check_grads=None) -> None:
+    def backward_step(
+        self,
+        name: str,
+        loss: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        params: list[torch.Tensor],
+        before_step=None,
+        check_grads=None,
+    ) -> None:
         """Gradients of ``loss`` for ``params`` only, then the optimiser step (skipped by the scaler on overflow).
 
         ``before_step()`` (gradient averaging across ranks) runs between the backward pass and the

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ganzoo.training import distributed
+from ganzoo import ranks
 from ganzoo.version import __version__
 
 if TYPE_CHECKING:
@@ -72,8 +72,13 @@ def capture(trainer: "Trainer") -> tuple[dict[str, torch.Tensor], dict[str, Any]
     if trainer.device.type == "cuda":
         rng["cuda"] = _b64(torch.cuda.get_rng_state(trainer.device))
     state = {
-        "step": trainer.step, "world_size": distributed.world(), "critic_steps": trainer.steps.critic_steps,
-        "data_pos": batches.pos, "elapsed": trainer.total_time(), "optimizers": groups, "rng": rng,
+        "step": trainer.step,
+        "world_size": ranks.world(),
+        "critic_steps": trainer.steps.critic_steps,
+        "data_pos": batches.pos,
+        "elapsed": trainer.total_time(),
+        "optimizers": groups,
+        "rng": rng,
         "scalers": trainer.precision.state_dict(),
     }
     return tensors, state

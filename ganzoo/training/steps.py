@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ganzoo.components import Constraint, Critic, Generator, Loss
+from ganzoo import ranks
 from ganzoo.training import distributed, speed
 from ganzoo.training.batches import Batches
 from ganzoo.training.diagnostics import Evidence
@@ -70,7 +71,7 @@ class Steps:
     def noise(self, n: int) -> torch.Tensor:
         """(n, z_dim) noise for this rank's shard, drawn for the global batch (the same on every rank)."""
         device = self.batches.images.device
-        return distributed.shard_draw(torch.randn, (n, self.generator.z_dim), device=device)  # (n, z)
+        return ranks.shard_draw(torch.randn, (n, self.generator.z_dim), device=device)  # (n, z)
 
     def fake_batch(self, labels: torch.Tensor) -> torch.Tensor:
         """Generated images for ``labels``, without a graph: the critic phase does not train the generator."""
@@ -84,7 +85,10 @@ class Steps:
         step (which fp16's scaler skips on overflow)."""
         net.optimizer.zero_grad(set_to_none=True)
         self.precision.backward_step(
-            net.name, loss, net.optimizer, net.params,
+            net.name,
+            loss,
+            net.optimizer,
+            net.params,
             before_step=lambda: distributed.average_gradients(net.module),
             check_grads=lambda: self.guard.screen_grads(f"{net.name}_grad", n, net.params),
         )
@@ -121,8 +125,11 @@ class Steps:
         if self.evidence is not None:  # scores, gradients and weights as this step left them
             self.evidence.critic_step(real_s, fake_s, loss, penalty)
         wasserstein = real_s.float().mean() - fake_s.float().mean()
-        return {"loss_d": total.detach(), "wasserstein": wasserstein.detach(),
-                "penalty": torch.zeros_like(total).detach() if penalty is None else penalty.detach()}
+        return {
+            "loss_d": total.detach(),
+            "wasserstein": wasserstein.detach(),
+            "penalty": torch.zeros_like(total).detach() if penalty is None else penalty.detach(),
+        }
 
     # -- the generator phase ---------------------------------------------------------------------
     def generator_phase(self, batch: Batch, step: int) -> torch.Tensor:

@@ -29,9 +29,18 @@ def trials(study_dir: Path) -> tuple[Any, list[dict[str, Any]]]:
     rows = []
     for t in found:
         sampled = [o for o in t.user_attrs.get("overrides", []) if o not in plan.fixed]
-        rows.append({"number": t.number, "state": t.state.name, "values": list(t.values) if t.values else None, "params": t.params,
-                     "overrides": sampled, "run_dir": t.user_attrs.get("run_dir", ""), "error": t.user_attrs.get("error", ""),
-                     "retry_of": t.user_attrs.get("retry_of")})
+        rows.append(
+            {
+                "number": t.number,
+                "state": t.state.name,
+                "values": list(t.values) if t.values else None,
+                "params": t.params,
+                "overrides": sampled,
+                "run_dir": t.user_attrs.get("run_dir", ""),
+                "error": t.user_attrs.get("error", ""),
+                "retry_of": t.user_attrs.get("retry_of"),
+            }
+        )
     return plan, rows
 
 
@@ -41,7 +50,13 @@ def best(study_dir: Path) -> tuple[Any, list[dict[str, Any]]]:
     directions = [d for _, d in parse_objectives(plan.objectives)]
     done = [r for r in rows if r["state"] == "COMPLETE"]
     sign = [1 if d == "maximize" else -1 for d in directions]
-    front = [r for r in done if not any(all(s * o >= s * v for s, o, v in zip(sign, other["values"], r["values"])) and other["values"] != r["values"] for other in done)]
+    front = [
+        r
+        for r in done
+        if not any(
+            all(s * o >= s * v for s, o, v in zip(sign, other["values"], r["values"])) and other["values"] != r["values"] for other in done
+        )
+    ]
     return plan, sorted(front, key=lambda r: -sign[0] * r["values"][0])
 
 

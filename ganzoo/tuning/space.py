@@ -3,7 +3,7 @@
     --space 'train.lr_d=log:1e-5..1e-3'          a float, sampled on a log scale
     --space 'constraint.weight=float:1..20'      a float, uniformly
     --space 'train.n_critic=int:1..5'            an integer
-    --space 'critic.norm=choice:batch,layer'     one of the listed values ([a,b] keeps commas inside)
+    --space 'critic.norm=choice:batch,layer'     one of the listed alternatives (a list in brackets: train.betas=choice:[0,0.9],[0.5,0.99])
 
 Any key ``ganzoo run`` accepts may be searched, component names included. An option that exists
 only for some components (``critic.stem`` exists for ``critic=dcgan`` only) is sampled only in
@@ -19,10 +19,9 @@ from typing import Any
 
 from ganzoo.errors import ConfigError, did_you_mean
 from ganzoo.evaluation.metrics import QUALITY
-from ganzoo.registry.catalogue import base_preset, preset_values
-from ganzoo.registry.config import SLOTS, resolve
+from ganzoo.registry.config import SLOTS, merge_preset, resolve
 from ganzoo.registry.host import PluginHost
-from ganzoo.registry.overrides import parse_overrides, split_values
+from ganzoo.registry.overrides import alternatives, parse_overrides
 
 KINDS = ("log", "float", "int", "choice")
 # What an objective may name: every figure `ganzoo eval` writes (QUALITY, with its aliases), and speed.
@@ -57,7 +56,11 @@ class Param:
             return list(self.choices)
         if self.kind == "int":
             return [str(int(self.low)), str(int(self.high))]
-        inner = math.exp(math.log(self.low) + 0.382 * math.log(self.high / self.low)) if self.kind == "log" else self.low + 0.382 * (self.high - self.low)
+        inner = (
+            math.exp(math.log(self.low) + 0.382 * math.log(self.high / self.low))
+            if self.kind == "log"
+            else self.low + 0.382 * (self.high - self.low)
+        )
         return [f"{v:.6g}" for v in (self.low, self.high, inner)]
 
     @property
@@ -75,11 +78,14 @@ def parse_space(specs: list[str]) -> list[Param]:
         key, kind = key.strip(), kind.strip()
         example = "e.g. --space 'train.lr_d=log:1e-5..1e-3' or --space 'critic.norm=choice:batch,layer'"
         if not sep or not key or not colon or kind not in KINDS:
-            raise ConfigError(f"Cannot read --space {spec!r}: the form is KEY=KIND:RANGE with KIND one of {', '.join(KINDS)}.{did_you_mean(kind, KINDS)} ({example}).")
+            raise ConfigError(
+                f"Cannot read --space {spec!r}: the form is KEY=KIND:RANGE with KIND one of "
+                f"{', '.join(KINDS)}.{did_you_mean(kind, KINDS)} ({example})."
+            )
         if any(p.key == key for p in out):
             raise ConfigError(f"--space names {key} twice; give each key one range.")
         if kind == "choice":
-            choices = tuple(split_values(rng))
+            choices = tuple(alternatives(rng))
             if len(choices) < 2:
                 raise ConfigError(f"--space {spec!r}: choice needs at least two values, e.g. {key}=choice:a,b.")
             out.append(Param(key, kind, choices=choices))
@@ -90,7 +96,11 @@ def parse_space(specs: list[str]) -> list[Param]:
         except ValueError:
             low = high = float("nan")
         if not dots or not (math.isfinite(low) and math.isfinite(high)) or low >= high or (kind == "log" and low <= 0):
-            raise ConfigError(f"--space {spec!r}: the range must be LOW..HIGH with finite LOW < HIGH" + (" and LOW > 0 on a log scale" if kind == "log" else "") + f" ({example}).")
+            raise ConfigError(
+                f"--space {spec!r}: the range must be LOW..HIGH with finite LOW < HIGH"
+                + (" and LOW > 0 on a log scale" if kind == "log" else "")
+                + f" ({example})."
+            )
         if kind == "int" and (low != int(low) or high != int(high)):
             raise ConfigError(f"--space {spec!r}: an int range needs whole numbers, e.g. {key}=int:1..5.")
         out.append(Param(key, kind, low, high))
@@ -100,7 +110,10 @@ def parse_space(specs: list[str]) -> list[Param]:
 def parse_objectives(specs: list[str]) -> list[tuple[str, str]]:
     """``["class_consistency:max"]`` -> ``[("class_acc", "maximize")]``."""
     if not specs:
-        raise ConfigError("ganzoo tune needs an --objective, e.g. --objective class_consistency:max (and, for a Pareto front, a second: --objective steps_per_s:max).")
+        raise ConfigError(
+            "ganzoo tune needs an --objective, e.g. --objective class_consistency:max (and, for a Pareto front, a second: "
+            "--objective steps_per_s:max)."
+        )
     out = []
     for spec in specs:
         name, _, direction = spec.partition(":")
@@ -185,20 +198,16 @@ def _unused(param: Param, chosen: list[dict[str, Any]], host: PluginHost) -> str
     for name in names:
         entry = host.components(SLOTS[head]).get(name)
         options |= {f"{head}.{f}" for f in entry.cls.Config.model_fields} if entry else set()
-    return (f"--space {param.text!r}: no trial would use it: {param.key} is not an option of the {head} a trial can choose "
-            f"({', '.join(names)}).{did_you_mean(param.key, options)} Valid options: {', '.join(sorted(options)) or '(none)'}.")
+    return (
+        f"--space {param.text!r}: no trial would use it: {param.key} is not an option of the {head} a trial can choose "
+        f"({', '.join(names)}).{did_you_mean(param.key, options)} Valid options: {', '.join(sorted(options)) or '(none)'}."
+    )
 
 
 def _choices(fixed: list[str]) -> dict[str, Any]:
-    """Component names a trial starts from: the preset's, then the fixed overrides."""
-    user = parse_overrides(fixed)
-    preset, _ = base_preset(user)
-    user.pop("preset", None)
-    base = preset_values(preset)
-    for key in [k for k in user if k in SLOTS or (k.count(".") == 1 and k.partition(".")[0] in SLOTS)]:
-        if str(user[key]) != str(base.get(key)):  # as the configuration does: a new pick drops the old one's options
-            base = {k: v for k, v in base.items() if not k.startswith(key + ".")}
-    return {**base, **user}
+    """Component names a trial starts from: the preset's, then the fixed overrides (as the configuration
+    merges them: a new pick drops the old one's options)."""
+    return merge_preset(parse_overrides(fixed))[2]
 
 
 def _applies(key: str, chosen: dict[str, Any], host: PluginHost) -> bool:

@@ -28,13 +28,24 @@ from ganzoo.errors import ConfigError, GanzooError, StorageError, Unreachable, d
 DB = "study.db"
 SQLITE_HEADER = b"SQLite format 3\x00"
 # The Python package each SQLAlchemy dialect+driver needs, for the "install" hint.
-DRIVERS = {"postgresql": "psycopg2-binary", "postgresql+psycopg2": "psycopg2-binary", "postgresql+psycopg": "psycopg[binary]",
-           "postgresql+pg8000": "pg8000", "mysql": "mysqlclient", "mysql+mysqldb": "mysqlclient", "mysql+pymysql": "PyMySQL",
-           "mysql+mysqlconnector": "mysql-connector-python", "mariadb": "mysqlclient", "mariadb+pymysql": "PyMySQL"}
+DRIVERS = {
+    "postgresql": "psycopg2-binary",
+    "postgresql+psycopg2": "psycopg2-binary",
+    "postgresql+psycopg": "psycopg[binary]",
+    "postgresql+pg8000": "pg8000",
+    "mysql": "mysqlclient",
+    "mysql+mysqldb": "mysqlclient",
+    "mysql+pymysql": "PyMySQL",
+    "mysql+mysqlconnector": "mysql-connector-python",
+    "mariadb": "mysqlclient",
+    "mariadb+pymysql": "PyMySQL",
+}
 DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite", "oracle", "mssql")
 CONNECT_TIMEOUT_S = 30  # an unreachable server is an error after this, not a hang
-FORMS = ("the form is DIALECT[+DRIVER]://USER:PASSWORD@HOST:PORT/DATABASE, e.g. postgresql://me@db.lab:5432/tune, "
-         "mysql+pymysql://me@db.lab/tune or sqlite:////shared/tune.db; or journal:PATH for a journal file on a shared file system")
+FORMS = (
+    "the form is DIALECT[+DRIVER]://USER:PASSWORD@HOST:PORT/DATABASE, e.g. postgresql://me@db.lab:5432/tune, "
+    "mysql+pymysql://me@db.lab/tune or sqlite:////shared/tune.db; or journal:PATH for a journal file on a shared file system"
+)
 
 
 def optuna_module():
@@ -76,26 +87,41 @@ def _rdb(optuna: Any, url: str, what: str, read_only: bool) -> Any:
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     dialect = url.partition("://")[0]
-    timeout = {"postgresql": "connect_timeout", "postgresql+psycopg2": "connect_timeout", "postgresql+psycopg": "connect_timeout",
-               "postgresql+pg8000": "timeout", "mysql": "connect_timeout", "mysql+mysqldb": "connect_timeout",
-               "mysql+pymysql": "connect_timeout", "mysql+mysqlconnector": "connect_timeout"}.get(dialect)
-    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"connect_args": {timeout: CONNECT_TIMEOUT_S}} if timeout else {}
+    timeout = {
+        "postgresql": "connect_timeout",
+        "postgresql+psycopg2": "connect_timeout",
+        "postgresql+psycopg": "connect_timeout",
+        "postgresql+pg8000": "timeout",
+        "mysql": "connect_timeout",
+        "mysql+mysqldb": "connect_timeout",
+        "mysql+pymysql": "connect_timeout",
+        "mysql+mysqlconnector": "connect_timeout",
+    }.get(dialect)
+    kwargs = (
+        {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"connect_args": {timeout: CONNECT_TIMEOUT_S}} if timeout else {}
+    )
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, skip_table_creation=read_only)
     except NoSuchModuleError:  # (a kind of ArgumentError)
         name, plus, driver = dialect.partition("+")
         if plus and name in DIALECTS:
             known = sorted(k for k in DRIVERS if k.startswith(name + "+"))
-            raise ConfigError(f"--storage {what}: SQLAlchemy knows no driver {driver!r} for {name}.{did_you_mean(dialect, known)} "
-                              f"Leave it out ({name}://...) for the default driver, or name one such as {', '.join(known)}.") from None
-        raise ConfigError(f"--storage {what}: SQLAlchemy knows no database {name!r}.{did_you_mean(name, DIALECTS)} "
-                          f"Optuna stores studies in {', '.join(DIALECTS[:3])} or sqlite; {FORMS}.") from None
+            raise ConfigError(
+                f"--storage {what}: SQLAlchemy knows no driver {driver!r} for {name}.{did_you_mean(dialect, known)} "
+                f"Leave it out ({name}://...) for the default driver, or name one such as {', '.join(known)}."
+            ) from None
+        raise ConfigError(
+            f"--storage {what}: SQLAlchemy knows no database {name!r}.{did_you_mean(name, DIALECTS)} "
+            f"Optuna stores studies in {', '.join(DIALECTS[:3])} or sqlite; {FORMS}."
+        ) from None
     except ArgumentError:
         raise ConfigError(f"--storage {url!r} is not a storage URL: {FORMS}.") from None
     except ImportError:
         package = DRIVERS.get(dialect, DRIVERS.get(dialect.partition("+")[0], "the driver its DIALECT+DRIVER names"))
-        raise ConfigError(f"--storage {what} needs a Python driver for {dialect} that is not installed here. Install it "
-                          f"(pip install {package}) on every machine that runs workers, then run the same command again.") from None
+        raise ConfigError(
+            f"--storage {what} needs a Python driver for {dialect} that is not installed here. Install it "
+            f"(pip install {package}) on every machine that runs workers, then run the same command again."
+        ) from None
     except Exception as exc:
         raise explain(exc, what) from None
 
@@ -103,8 +129,10 @@ def _rdb(optuna: Any, url: str, what: str, read_only: bool) -> Any:
 def _journal(optuna: Any, url: str, read_only: bool) -> Any:
     text = url.removeprefix("journal:").removeprefix("//")
     if not text.strip():
-        raise ConfigError("--storage journal: names no file. Give the journal's path after the colon, e.g. --storage "
-                          "journal:/shared/tune/lr.journal (a file on a file system every worker reaches).")
+        raise ConfigError(
+            "--storage journal: names no file. Give the journal's path after the colon, e.g. --storage "
+            "journal:/shared/tune/lr.journal (a file on a file system every worker reaches)."
+        )
     path = Path(text).expanduser()
     if path.is_dir():
         raise ConfigError(f"--storage {url}: {path} is a folder. Name a journal file in it, e.g. journal:{path / 'study.journal'}.")
@@ -113,13 +141,19 @@ def _journal(optuna: Any, url: str, read_only: bool) -> Any:
     elif read_only:
         raise ConfigError(f"--storage {url}: the journal {path} does not exist, so the study has no trials to show.")
     elif not path.parent.is_dir():
-        raise ConfigError(f"--storage {url}: the folder {path.parent} does not exist. Create it (on a file system every worker reaches), or name another path.")
+        raise ConfigError(
+            f"--storage {url}: the folder {path.parent} does not exist. Create it (on a file system every worker reaches), or name "
+            "another path."
+        )
     from optuna.storages.journal import JournalFileBackend
 
     try:
         return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
     except OSError as exc:
-        raise StorageError(f"--storage {url}: cannot open the journal {path}: {os_reason(exc)}. Nothing was written; make it writable or name another path.") from None
+        raise StorageError(
+            f"--storage {url}: cannot open the journal {path}: {os_reason(exc)}. Nothing was written; make it writable or name "
+            "another path."
+        ) from None
 
 
 def check_journal(path: Path) -> None:
@@ -134,8 +168,10 @@ def check_journal(path: Path) -> None:
     except (ValueError, TypeError):
         ok = False
     if not ok:
-        raise ConfigError(f"{path} is not an Optuna journal (its first line is not a journal record), so ganzoo tune will not "
-                          "write into it. Nothing was changed. Name another --storage journal:PATH, or move the file away.")
+        raise ConfigError(
+            f"{path} is not an Optuna journal (its first line is not a journal record), so ganzoo tune will not "
+            "write into it. Nothing was changed. Name another --storage journal:PATH, or move the file away."
+        )
 
 
 def optuna_tables() -> set[str]:
@@ -144,8 +180,21 @@ def optuna_tables() -> set[str]:
 
         return set(models.BaseModel.metadata.tables) | {"alembic_version"}
     except Exception:  # the module moved: the tables of Optuna 3 to 5
-        return {"alembic_version", "studies", "study_directions", "study_system_attributes", "study_user_attributes", "trial_heartbeats",
-                "trial_intermediate_values", "trial_params", "trial_system_attributes", "trial_user_attributes", "trial_values", "trials", "version_info"}
+        return {
+            "alembic_version",
+            "studies",
+            "study_directions",
+            "study_system_attributes",
+            "study_user_attributes",
+            "trial_heartbeats",
+            "trial_intermediate_values",
+            "trial_params",
+            "trial_system_attributes",
+            "trial_user_attributes",
+            "trial_values",
+            "trials",
+            "version_info",
+        }
 
 
 def check_study_db(db: Path) -> None:
@@ -153,7 +202,10 @@ def check_study_db(db: Path) -> None:
     if not (db.exists() or db.is_symlink()):
         return
     if not db.is_file():
-        raise ConfigError(f"{db} should be the study's SQLite database but is not a regular file. Nothing was changed; move it away, or choose another --study DIR.")
+        raise ConfigError(
+            f"{db} should be the study's SQLite database but is not a regular file. Nothing was changed; move it away, or choose "
+            "another --study DIR."
+        )
     try:
         with open(db, "rb") as f:
             head = f.read(len(SQLITE_HEADER))
@@ -175,31 +227,43 @@ def check_study_db(db: Path) -> None:
         raise damaged(db, str(exc)) from None
     if foreign:
         listed = ", ".join(repr(t) for t in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise ConfigError(f"{db} is another program's SQLite database (it holds the table(s) {listed}, which Optuna does not make), "
-                          "so ganzoo tune will not write a study into it. Nothing was changed; move it away, or choose another --study DIR.")
+        raise ConfigError(
+            f"{db} is another program's SQLite database (it holds the table(s) {listed}, which Optuna does not make), "
+            "so ganzoo tune will not write a study into it. Nothing was changed; move it away, or choose another --study DIR."
+        )
     if problems != ["ok"]:
         raise damaged(db, "; ".join(problems))
 
 
 def damaged(db: Path, why: str) -> ConfigError:
-    return ConfigError(f"{db}, the study's database, is damaged or not a database ({' '.join(why.split())[:200]}): SQLite cannot read it. "
-                       "Nothing was changed. Restore it from a copy; or move it away and run the same command to start the study "
-                       "afresh (the trials' run folders in DIR/trials are kept, and a trial reuses one only when its configuration matches).")
+    return ConfigError(
+        f"{db}, the study's database, is damaged or not a database ({' '.join(why.split())[:200]}): SQLite cannot read it. "
+        "Nothing was changed. Restore it from a copy; or move it away and run the same command to start the study "
+        "afresh (the trials' run folders in DIR/trials are kept, and a trial reuses one only when its configuration matches)."
+    )
 
 
 def explain(exc: BaseException, what: str) -> GanzooError:
     """An error of the storage (SQLAlchemy's, the driver's, the file system's) as one paragraph naming it."""
     reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300] or type(exc).__name__
     if isinstance(exc, OSError):
-        return StorageError(f"The study's storage {what} could not be used: {os_reason(exc)}. Fix the cause, then run the same command again.")
+        return StorageError(
+            f"The study's storage {what} could not be used: {os_reason(exc)}. Fix the cause, then run the same command again."
+        )
     text = reason.lower()
     if "malformed" in text or "not a database" in text or "file is encrypted" in text:
-        return ConfigError(f"The study's storage {what} is damaged or not a database ({reason}). Restore it from a copy, or choose another storage.")
+        return ConfigError(
+            f"The study's storage {what} is damaged or not a database ({reason}). Restore it from a copy, or choose another storage."
+        )
     if "readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text or "disk" in text:
-        return StorageError(f"The study's storage {what} cannot be opened for writing ({reason}). Nothing was written to the study "
-                            "folder. Use a path on a writable file system (not /proc or a read-only mount), or choose another --storage.")
-    return Unreachable(f"The study's storage {what} could not be reached or used ({reason}). Check that the server runs and accepts "
-                        "this user from this machine, and the host, port and database name; nothing was written to the study folder.")
+        return StorageError(
+            f"The study's storage {what} cannot be opened for writing ({reason}). Nothing was written to the study "
+            "folder. Use a path on a writable file system (not /proc or a read-only mount), or choose another --storage."
+        )
+    return Unreachable(
+        f"The study's storage {what} could not be reached or used ({reason}). Check that the server runs and accepts "
+        "this user from this machine, and the host, port and database name; nothing was written to the study folder."
+    )
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ each once (on several machines sharing a database, at most one extra per machine
 trial runs, its worker writes a heartbeat into the trial; a worker that sees a RUNNING trial
 without a heartbeat for ``3 x --heartbeat`` seconds marks it failed and queues a retry with the
 same parameters, which continues the trial's run folder from its last checkpoint.
+Longer than 300 lines as ruff formats it: folder, plan and workers share the study record.
 """
 
 from __future__ import annotations
@@ -39,7 +40,19 @@ from ganzoo.tuning.space import check_space, parse_objectives, parse_space
 from ganzoo.tuning.storage import DB, open_storage, optuna_module, storage_errors
 from ganzoo.tuning.trial import queue_retry, retry_of, run_trial
 
-__all__ = ["Plan", "claim_folder", "plan_of", "open_study", "close", "prepare", "work", "used", "optuna_module", "StudyFailed", "all_failed"]
+__all__ = [
+    "Plan",
+    "claim_folder",
+    "plan_of",
+    "open_study",
+    "close",
+    "prepare",
+    "work",
+    "used",
+    "optuna_module",
+    "StudyFailed",
+    "all_failed",
+]
 
 NAME = "ganzoo"
 RECORD = "study.json"
@@ -58,9 +71,11 @@ def all_failed(study_dir: Path, states: list[str]) -> StudyFailed | None:
     """The error for a study whose every trial failed (``states``: each trial's state name), else None."""
     if not states or any(s != "FAIL" for s in states):
         return None
-    return StudyFailed(f"Every trial of the study in {study_dir} failed ({len(states)} of {len(states)}), so it found nothing. "
-                       f"The table above gives each trial's reason, and {study_dir / 'logs'} each trial's output; fix the cause "
-                       "(or the plan), then run the same command with a larger --trials to go on.")
+    return StudyFailed(
+        f"Every trial of the study in {study_dir} failed ({len(states)} of {len(states)}), so it found nothing. "
+        f"The table above gives each trial's reason, and {study_dir / 'logs'} each trial's output; fix the cause "
+        "(or the plan), then run the same command with a larger --trials to go on."
+    )
 
 
 @dataclass
@@ -82,21 +97,32 @@ class Plan:
         """Refuse a plan that no trial can run, before anything is written."""
         space = parse_space(self.space)
         parse_objectives(self.objectives)
-        if not (self.trials >= 1 and 0 < self.trial_minutes < math.inf and self.prune_every >= 0 and (self.eval_n is None or self.eval_n >= 4)
-                and 0 < self.heartbeat_s < math.inf):
-            raise ConfigError(f"--trials must be at least 1 (got {self.trials}), --trial-minutes a finite number above 0 (got {self.trial_minutes}), "
-                              f"--prune-every at least 0 (got {self.prune_every}), --eval-n at least 4 (got {self.eval_n}) and --heartbeat a "
-                              f"finite number above 0 (got {self.heartbeat_s}).")
+        if not (
+            self.trials >= 1
+            and 0 < self.trial_minutes < math.inf
+            and self.prune_every >= 0
+            and (self.eval_n is None or self.eval_n >= 4)
+            and 0 < self.heartbeat_s < math.inf
+        ):
+            raise ConfigError(
+                f"--trials must be at least 1 (got {self.trials}), --trial-minutes a finite number above 0 (got {self.trial_minutes}), "
+                f"--prune-every at least 0 (got {self.prune_every}), --eval-n at least 4 (got {self.eval_n}) and --heartbeat a "
+                f"finite number above 0 (got {self.heartbeat_s})."
+            )
         if self.launcher and shutil.which(self.launcher[0]) is None:
-            raise ConfigError(f"--launcher {' '.join(self.launcher)!r}: there is no command {self.launcher[0]!r} on this machine's PATH. "
-                              "Give a command that runs Python with the arguments it is given, e.g. --launcher 'torchrun --nproc_per_node=4'.")
+            raise ConfigError(
+                f"--launcher {' '.join(self.launcher)!r}: there is no command {self.launcher[0]!r} on this machine's PATH. "
+                "Give a command that runs Python with the arguments it is given, e.g. --launcher 'torchrun --nproc_per_node=4'."
+            )
         fixed = parse_overrides(self.fixed)
         searched = [p.key for p in space]
         for key in [k for k in (*fixed, *searched) if k in NOT_FOR_A_STUDY]:
             raise ConfigError(f"{key}= cannot be part of a study: each trial is a new run in DIR/trials. Remove it.")
         for key in [k for k in (*fixed, *searched) if k in BUDGET_KEYS]:
-            raise ConfigError(f"{key} is set by ganzoo tune for every trial (the run folder DIR/trials/trial-N, the budget from "
-                              f"--trial-minutes, pruning from --prune-every), so it cannot be {'fixed' if key in fixed else 'searched'}. Remove it.")
+            raise ConfigError(
+                f"{key} is set by ganzoo tune for every trial (the run folder DIR/trials/trial-N, the budget from "
+                f"--trial-minutes, pruning from --prune-every), so it cannot be {'fixed' if key in fixed else 'searched'}. Remove it."
+            )
         for key in [k for k in searched if k in fixed]:
             raise ConfigError(f"{key} is both fixed ({key}={fixed[key]}) and searched (--space {key}=...). Give it one or the other.")
         resolve(list(self.fixed), host, check_compat=False)  # a mistake in the fixed overrides fails now, not in every trial
@@ -113,14 +139,26 @@ def read_record(path: Path) -> Plan:
         raise ConfigError(f"{path} is not a ganzoo study record (not valid JSON: {exc}).") from None
     fields = {f.name: f for f in dataclasses.fields(Plan)}
     required = [n for n, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-    types = {"fixed": list, "space": list, "objectives": list, "trials": int, "trial_minutes": (int, float), "prune_every": int,
-             "eval_n": (int, type(None)), "storage": str, "heartbeat_s": (int, float), "launcher": list}
+    types = {
+        "fixed": list,
+        "space": list,
+        "objectives": list,
+        "trials": int,
+        "trial_minutes": (int, float),
+        "prune_every": int,
+        "eval_n": (int, type(None)),
+        "storage": str,
+        "heartbeat_s": (int, float),
+        "launcher": list,
+    }
     ok = isinstance(record, dict) and set(record) <= set(fields) and all(k in record for k in required)
     ok = ok and all(isinstance(v, types[k]) and not isinstance(v, bool) for k, v in record.items())
     ok = ok and all(isinstance(x, str) for k in ("fixed", "space", "objectives", "launcher") for x in record.get(k, []))
     if not ok:
-        raise ConfigError(f"{path} is not a ganzoo study record: ganzoo tune writes an object with {', '.join(fields)}. "
-                          f"{path.parent} looks like another tool's folder; choose another --study DIR.")
+        raise ConfigError(
+            f"{path} is not a ganzoo study record: ganzoo tune writes an object with {', '.join(fields)}. "
+            f"{path.parent} looks like another tool's folder; choose another --study DIR."
+        )
     return Plan(**record)
 
 
@@ -149,9 +187,11 @@ def claim_folder(study_dir: Path) -> None:
         what = " It holds a ganzoo run (config.json); a study keeps its trials' runs in DIR/trials and needs a folder of its own."
     if not what and DB in entries:
         what = f" Its {DB} is not a study ganzoo tune started here ({RECORD} is missing)."
-    raise ConfigError(f"--study {study_dir} already exists and is not empty ({len(entries)} entries: {shown}), and it holds no ganzoo study "
-                      f"({RECORD}). A new study starts only in a folder that does not exist or is empty, so that nothing of yours is "
-                      f"overwritten.{what} Choose another --study DIR.")
+    raise ConfigError(
+        f"--study {study_dir} already exists and is not empty ({len(entries)} entries: {shown}), and it holds no ganzoo study "
+        f"({RECORD}). A new study starts only in a folder that does not exist or is empty, so that nothing of yours is "
+        f"overwritten.{what} Choose another --study DIR."
+    )
 
 
 def plan_of(study_dir: Path, given: Plan | None) -> Plan:
@@ -160,15 +200,20 @@ def plan_of(study_dir: Path, given: Plan | None) -> Plan:
     path = study_dir / RECORD
     if not path.is_file():
         if given is None:
-            raise ConfigError(f"{study_dir} holds no ganzoo study ({RECORD} is missing). Start one with ganzoo tune --study {study_dir} --space ... --objective ...")
+            raise ConfigError(
+                f"{study_dir} holds no ganzoo study ({RECORD} is missing). Start one with ganzoo tune --study {study_dir} --space "
+                "... --objective ..."
+            )
         return given
     stored = read_record(path)
     if given is not None:
         mine, theirs = asdict(stored), asdict(given)
         differ = [k for k in mine if k not in ("trials", "launcher", "heartbeat_s") and mine[k] != theirs[k]]
         if differ:
-            raise ConfigError(f"The study in {study_dir} was started with another search ({', '.join(f'{k}: {mine[k]!r}' for k in differ)}). "
-                              "Run the same command to continue it, or choose another --study DIR.")
+            raise ConfigError(
+                f"The study in {study_dir} was started with another search ({', '.join(f'{k}: {mine[k]!r}' for k in differ)}). "
+                "Run the same command to continue it, or choose another --study DIR."
+            )
         stored.trials, stored.launcher, stored.heartbeat_s = given.trials, given.launcher, given.heartbeat_s
     return stored
 
@@ -191,7 +236,9 @@ def open_study(study_dir: Path, plan: Plan, read_only: bool = False) -> Any:
                 return optuna.load_study(study_name=NAME, storage=storage)
             except KeyError:
                 raise ConfigError(f"The storage {where(plan, study_dir)} holds no ganzoo study yet: no trial has started.") from None
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if plan.prune_every and len(directions) == 1 else optuna.pruners.NopPruner()
+        pruner = (
+            optuna.pruners.MedianPruner(n_startup_trials=2) if plan.prune_every and len(directions) == 1 else optuna.pruners.NopPruner()
+        )
         return optuna.create_study(study_name=NAME, storage=storage, directions=directions, load_if_exists=True, pruner=pruner)
 
 
@@ -216,7 +263,10 @@ def prepare(study_dir: Path, plan: Plan) -> None:
         for sub in ("trials", "logs"):
             (study_dir / sub).mkdir(exist_ok=True)
     except OSError as exc:
-        raise StorageError(f"Cannot write the study folder {study_dir}: {os_reason(exc)}. Nothing else was written; make it writable or choose another --study DIR.") from None
+        raise StorageError(
+            f"Cannot write the study folder {study_dir}: {os_reason(exc)}. Nothing else was written; make it writable or choose "
+            "another --study DIR."
+        ) from None
     check_writable(study_dir)  # an existing study on a read-only mount: refused here, not at its lock file
 
 

@@ -52,14 +52,17 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
-def run(overrides: list[str], run_dir: Path, *, launcher: list[str], threads: int, log: Path,
-        report: Callable[[int, dict], bool]) -> Outcome:
+def run(
+    overrides: list[str], run_dir: Path, *, launcher: list[str], threads: int, log: Path, report: Callable[[int, dict], bool]
+) -> Outcome:
     """Run ``ganzoo run OVERRIDES`` until it ends. ``report(step, scores)`` gets each new quality
     line and returns True to prune."""
     cmd = [*launcher, "-m", "ganzoo.cli", "run", *overrides] if launcher else [sys.executable, "-m", "ganzoo.cli", "run", *overrides]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     with open(log, "ab") as err:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None
+        )
         seen, pruned = 0, False
         try:
             while proc.poll() is None:
@@ -82,7 +85,7 @@ def error_paragraph(stderr_tail: str) -> str:
     """The last ``error:`` paragraph a ``ganzoo run`` printed (why it refused), or the tail."""
     text = " ".join(stderr_tail.split())
     at = text.rfind("error: ")
-    return text[at + 7:] if at >= 0 else text[-500:]
+    return text[at + 7 :] if at >= 0 else text[-500:]
 
 
 def killed_by(signum: int) -> str:
@@ -114,7 +117,7 @@ def trial_folder(study_dir: Path, number: int, overrides: list[str], host: "Plug
     ``number``, whose run is ``overrides``: the first of ``trial-N``, ``trial-N-2``... that is missing,
     empty, or holds this very configuration. Raises the run's own ConfigError for a refused one."""
     from ganzoo.registry.config import flatten, resolve
-    from ganzoo.runs.launch import describe_diff, diff_configs
+    from ganzoo.registry.resume import describe_diff, diff_configs
 
     wanted = flatten(resolve([*overrides, f"out={study_dir}"], host).to_dict())  # ``out`` is not compared
     passed: list[str] = []
@@ -159,7 +162,9 @@ def _heartbeat(trial: Any, every: float) -> Iterator[None]:
         thread.join()
 
 
-def run_trial(study: Any, trial: Any, study_dir: Path, plan: Any, space: list, host: "PluginHost", threads: int, log: Callable[[str], None]) -> None:
+def run_trial(
+    study: Any, trial: Any, study_dir: Path, plan: Any, space: list, host: "PluginHost", threads: int, log: Callable[[str], None]
+) -> None:
     """Run one trial of ``plan`` (a :class:`ganzoo.tuning.study.Plan`) to its end and tell the study how it went."""
     from ganzoo.evaluation.scoring import evaluate_run
     from ganzoo.runs.compare import summarise
@@ -185,9 +190,12 @@ def run_trial(study: Any, trial: Any, study_dir: Path, plan: Any, space: list, h
     trial.set_user_attr("overrides", overrides)
     trial.set_user_attr("run_dir", str(run_dir.relative_to(study_dir)))
     if passed:
-        log(f"trial {trial.number}: {'; '.join(passed)}, so not this trial's run (left as it is): this trial starts afresh in {run_dir.name}")
+        log(
+            f"trial {trial.number}: {'; '.join(passed)}, so not this trial's run (left as it is): this trial starts afresh in "
+            f"{run_dir.name}"
+        )
     args = [f"resume={run_dir}"] if resume else merged(overrides, [*budget, f"out={run_dir}"])  # each key once
-    log(f"trial {trial.number}: " + (f"continues {run_dir.name}" if resume else " ".join(overrides[len(plan.fixed):]) or "(fixed only)"))
+    log(f"trial {trial.number}: " + (f"continues {run_dir.name}" if resume else " ".join(overrides[len(plan.fixed) :]) or "(fixed only)"))
 
     def report(step: int, scores: dict) -> bool:
         value = scores.get(objectives[0][0])
@@ -210,7 +218,9 @@ def run_trial(study: Any, trial: Any, study_dir: Path, plan: Any, space: list, h
         return
     if outcome.returncode < 0:  # died without a word (the OOM killer's SIGKILL): retried from its checkpoint, as a lost worker is
         error = killed_by(-outcome.returncode)
-        trial.set_user_attr("error", error + ("; not retried again: it was a retry itself" if origin is not None else "; retried from its run's checkpoint"))
+        trial.set_user_attr(
+            "error", error + ("; not retried again: it was a retry itself" if origin is not None else "; retried from its run's checkpoint")
+        )
         study.tell(trial, state=TrialState.FAIL)
         retried = queue_retry(study, trial)
         log(f"trial {trial.number}: {error}" + (", retrying it from its run's checkpoint" if retried else ""))

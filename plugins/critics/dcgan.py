@@ -28,8 +28,14 @@ class DcganCritic(ganzoo.Critic):
     reference = "Radford et al. 2016, arXiv 1511.06434"
 
     class Config(ganzoo.Config):
-        width: int = Field(64, ge=1, le=1024, description="channels of the stem (or, without one, of the first strided conv); doubled at each further conv")
-        stem: bool = Field(True, description="start with a 3x3 conv at full size; without it the first strided conv reads the image and, as the DCGAN paper's input layer, has no norm")
+        width: int = Field(
+            64, ge=1, le=1024, description="channels of the stem (or, without one, of the first strided conv); doubled at each further conv"
+        )
+        stem: bool = Field(
+            True,
+            description="start with a 3x3 conv at full size; without it the first strided conv reads the image and, as the DCGAN "
+            "paper's input layer, has no norm",
+        )
         norm: str = ganzoo.ComponentRef("normaliser", "layer", "norm layer after each strided conv")
         encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the critic")
 

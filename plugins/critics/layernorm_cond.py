@@ -23,8 +23,12 @@ class LayerNormCondCritic(ganzoo.Critic):
         width: int = Field(8, ge=1, le=512, description="channels of the first conv; later ones are 2x-16x")
         norm: str = ganzoo.ComponentRef("normaliser", "layer", "norm layer after each conv")
         encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the critic")
-        stem_norm: bool = Field(True, description="a norm layer after the first conv too (seed: true); false leaves the input layer without one, as DCGAN's")
-        slope: float = Field(0.01, gt=0, lt=1, description="negative slope of the LeakyReLUs (seed: torch's default 0.01; DCGAN and WGAN-GP use 0.2)")
+        stem_norm: bool = Field(
+            True, description="a norm layer after the first conv too (seed: true); false leaves the input layer without one, as DCGAN's"
+        )
+        slope: float = Field(
+            0.01, gt=0, lt=1, description="negative slope of the LeakyReLUs (seed: torch's default 0.01; DCGAN and WGAN-GP use 0.2)"
+        )
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)

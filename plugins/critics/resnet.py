@@ -53,7 +53,9 @@ class ResNetCritic(ganzoo.Critic):
         width: int = Field(64, ge=1, le=1024, description="channels of every residual block")
         norm: str = ganzoo.ComponentRef("normaliser", "layer", "norm layer before each conv of a block")
         encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the critic")
-        zero_init: bool = Field(False, description="start the last conv of each residual branch at zero, so every block starts as its shortcut (R3GAN, Fixup)")
+        zero_init: bool = Field(
+            False, description="start the last conv of each residual branch at zero, so every block starts as its shortcut (R3GAN, Fixup)"
+        )
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)

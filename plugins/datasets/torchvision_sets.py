@@ -28,7 +28,8 @@ class _TorchvisionDigits(ganzoo.Dataset):
             ds = self._open(root, self.cfg.split == "train")
         except (RuntimeError, FileNotFoundError):
             raise ganzoo.DataError(
-                f"data={self.name}: the {self.tv_class} files were not found under {root / self.folder}. ganzoo never downloads data: put the torchvision-format files there, or set "
+                f"data={self.name}: the {self.tv_class} files were not found under {root / self.folder}. ganzoo never downloads "
+                "data: put the torchvision-format files there, or set "
                 f"data.root=DIR to the folder that contains '{self.folder}/'. data=mnist5k works offline."
             ) from None
         images = torch.as_tensor(ds.data).float().unsqueeze(1) / 127.5 - 1.0  # (N, 1, 28, 28)

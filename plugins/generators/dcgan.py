@@ -49,10 +49,16 @@ class DcganGenerator(ganzoo.Generator):
     class Config(ganzoo.Config):
         z_dim: int = Field(128, ge=1, description="noise dimension")
         base: int = Field(128, ge=1, le=4096, description="channels of the first map; halved at each upsampling (at least 1)")
-        upsample: Literal["nearest", "transposed"] = Field("nearest", description="nearest upsampling + 3x3 conv, or a 4x4 stride-2 transposed conv")
+        upsample: Literal["nearest", "transposed"] = Field(
+            "nearest", description="nearest upsampling + 3x3 conv, or a 4x4 stride-2 transposed conv"
+        )
         norm: str = ganzoo.ComponentRef("normaliser", "batch", "norm layer after the projection and each upsampling")
         encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the generator")
-        labels_join: Literal["map", "noise"] = Field("map", description="channel encoders: label channels join the first feature map, or (as 1x1 maps) the noise vector before the linear map")
+        labels_join: Literal["map", "noise"] = Field(
+            "map",
+            description="channel encoders: label channels join the first feature map, or (as 1x1 maps) the noise vector before the "
+            "linear map",
+        )
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)

@@ -28,7 +28,15 @@ import ganzoo
 
 # (out-channel divisor of `base`, upsample x2 first, dropout at the end)
 LAYOUTS = {
-    "seed": ((1, True, False), (1, False, True), (2, True, False), (4, False, False), (8, False, True), (16, False, False), (32, False, False)),
+    "seed": (
+        (1, True, False),
+        (1, False, True),
+        (2, True, False),
+        (4, False, False),
+        (8, False, True),
+        (16, False, False),
+        (32, False, False),
+    ),
     "resnet": ((1, True, False), (1, False, False), (2, True, False), (2, False, False)),
 }
 
@@ -76,7 +84,9 @@ class PreActBlock(nn.Module):
         self.conv1 = norm.wrap(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False))
         self.norm2 = norm(c_out, size, size)
         self.conv2 = norm.wrap(nn.Conv2d(c_out, c_out, 3, padding=1, bias=False))
-        self.shortcut = norm.wrap(nn.Conv2d(c_in, c_out, 1, bias=False)) if c_in != c_out else nn.Identity()  # 1x1: it commutes with upsampling
+        self.shortcut = (
+            norm.wrap(nn.Conv2d(c_in, c_out, 1, bias=False)) if c_in != c_out else nn.Identity()
+        )  # 1x1: it commutes with upsampling
         self.upsample = upsample
         self.up = ganzoo.UpsampleConv(self.conv1) if upsample else None
 
@@ -103,33 +113,65 @@ class Tail(nn.Module):
 
 class ResNetGenerator(ganzoo.Generator):
     name = "resnet"
-    description = "ResNet generator: linear -> residual blocks (2 upsampling) -> norm, ReLU, conv -> tanh; layout=seed block=seed is the seed's"
+    description = (
+        "ResNet generator: linear -> residual blocks (2 upsampling) -> norm, ReLU, conv -> tanh; layout=seed block=seed is the seed's"
+    )
     reference = "ganzoo seed notes; He et al. 2016 (residual blocks); Gulrajani et al. 2017 and Miyato & Koyama 2018 (generator layout)"
 
     class Config(ganzoo.Config):
         z_dim: int = Field(128, ge=1, description="noise dimension (seed: 256)")
-        base: int = Field(64, ge=4, le=2048, description="channels of the first block; layout=resnet halves them once, layout=seed halves them down to base/32 (seed: 256)")
-        layout: Literal["resnet", "seed"] = Field("resnet", description="resnet: 4 blocks of base, base, base/2, base/2 channels; seed: 7 blocks halving down to base/32, 5 of them at full resolution")
-        block: Literal["preact", "seed"] = Field("preact", description="preact: norm, ReLU, conv twice, then the residual add; seed: conv, norm, LeakyReLU, conv, add, then a second norm and LeakyReLU")
+        base: int = Field(
+            64,
+            ge=4,
+            le=2048,
+            description="channels of the first block; layout=resnet halves them once, layout=seed halves them down to base/32 (seed: 256)",
+        )
+        layout: Literal["resnet", "seed"] = Field(
+            "resnet",
+            description="resnet: 4 blocks of base, base, base/2, base/2 channels; seed: 7 blocks halving down to base/32, 5 of them "
+            "at full resolution",
+        )
+        block: Literal["preact", "seed"] = Field(
+            "preact",
+            description="preact: norm, ReLU, conv twice, then the residual add; seed: conv, norm, LeakyReLU, conv, add, then a "
+            "second norm and LeakyReLU",
+        )
         dropout: float = Field(0.0, ge=0, lt=1, description="dropout at the end of blocks 2 and 5 of layout=seed (seed: 0.25)")
-        labels_join: Literal["noise", "map"] = Field("noise", description="channel encoders: the label channels join the noise before the linear map (built at 1x1), or take channels of the first feature map (seed: map)")
+        labels_join: Literal["noise", "map"] = Field(
+            "noise",
+            description="channel encoders: the label channels join the noise before the linear map (built at 1x1), or take channels "
+            "of the first feature map (seed: map)",
+        )
         norm: str = ganzoo.ComponentRef("normaliser", "batch", "norm layer in each block")
         encoder: str = ganzoo.ComponentRef("encoder", "onehot_channel", "how labels enter the generator (seed: embed_channel)")
-        zero_init: bool = Field(False, description="start the last conv of each residual branch at zero, so every block starts as its shortcut (R3GAN, Fixup)")
-        init: Literal["torch", "he"] = Field("torch", description="initial weights: torch's layer defaults, or 'he' (variance-preserving for the leaky ReLUs, zero biases), which a generator without norm layers needs to pass a signal through its blocks")
+        zero_init: bool = Field(
+            False, description="start the last conv of each residual branch at zero, so every block starts as its shortcut (R3GAN, Fixup)"
+        )
+        init: Literal["torch", "he"] = Field(
+            "torch",
+            description="initial weights: torch's layer defaults, or 'he' (variance-preserving for the leaky ReLUs, zero biases), "
+            "which a generator without norm layers needs to pass a signal through its blocks",
+        )
 
         @model_validator(mode="after")
         def _fits_the_layout(self):
             if self.layout == "seed" and self.base % 32:
-                raise ValueError(f"layout=seed halves the channels down to base/32, so generator.base must be a multiple of 32; got {self.base}")
+                raise ValueError(
+                    f"layout=seed halves the channels down to base/32, so generator.base must be a multiple of 32; got {self.base}"
+                )
             if self.dropout > 0 and self.layout != "seed":
-                raise ValueError("generator.dropout applies to blocks 2 and 5 of layout=seed; layout=resnet has no dropout (set generator.dropout=0, or generator.layout=seed)")
+                raise ValueError(
+                    "generator.dropout applies to blocks 2 and 5 of layout=seed; layout=resnet has no dropout (set "
+                    "generator.dropout=0, or generator.layout=seed)"
+                )
             return self
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)
         if spec.size % 4:
-            raise ganzoo.ConfigError(f"generator 'resnet' upsamples twice, so the image size must be a multiple of 4; the data has {spec.size}.")
+            raise ganzoo.ConfigError(
+                f"generator 'resnet' upsamples twice, so the image size must be a multiple of 4; the data has {spec.size}."
+            )
         self.start = spec.size // 4
         norm = parts["norm"]
         if cfg.zero_init and norm.reparametrises_weights:
@@ -144,7 +186,8 @@ class ResNetGenerator(ganzoo.Generator):
         if self.noise_channels < 1:
             raise ganzoo.ConfigError(
                 f"generator 'resnet': the encoder adds {self.encoder.channels} label channels, which leaves no room "
-                f"in generator.base={cfg.base} channels for the noise. Raise generator.base above {self.encoder.channels}, or join the labels to the noise (generator.labels_join=noise)."
+                f"in generator.base={cfg.base} channels for the noise. Raise generator.base above {self.encoder.channels}, or join "
+                "the labels to the noise (generator.labels_join=noise)."
             )
         z_in = cfg.z_dim + (self.encoder.channels if on_noise else 0)
         self.project = norm.wrap(nn.Linear(z_in, self.noise_channels * self.start**2))
@@ -157,7 +200,11 @@ class ResNetGenerator(ganzoo.Generator):
             blocks.append((SeedBlock if seed_block else PreActBlock)(c_in, c_out, size, norm, up, cfg.dropout if drop else 0.0))
             c_in = c_out
         # the seed ends with a norm and the output conv (its last block already ended in an activation)
-        blocks += [norm(c_in, size, size) if seed_block else Tail(c_in, size, norm), norm.wrap(nn.Conv2d(c_in, spec.channels, 3, padding=1)), nn.Tanh()]
+        blocks += [
+            norm(c_in, size, size) if seed_block else Tail(c_in, size, norm),
+            norm.wrap(nn.Conv2d(c_in, spec.channels, 3, padding=1)),
+            nn.Tanh(),
+        ]
         self.blocks = ganzoo.LabelledSequential(*blocks)
         if cfg.init == "he":
             self.he_init()

@@ -31,7 +31,8 @@ class LeastSquares(ganzoo.Loss):
                 raise ValueError(
                     f"loss.real_target ({self.real_target:g}) and loss.generator_target ({self.generator_target:g}) must both lie "
                     f"above loss.fake_target ({self.fake_target:g}): higher scores mean 'more real'. The paper's two choices "
-                    "are fake_target=0, real_target=1, generator_target=1 (the default) and fake_target=-1, real_target=1, generator_target=0"
+                    "are fake_target=0, real_target=1, generator_target=1 (the default) and fake_target=-1, real_target=1, "
+                    "generator_target=0"
                 )
             return self
 

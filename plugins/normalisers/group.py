@@ -28,7 +28,12 @@ class GroupNormaliser(ganzoo.Normaliser):
     reference = "Wu & He 2018, arXiv 1803.08494"
 
     class Config(ganzoo.Config):
-        groups: int = Field(32, ge=1, le=4096, description="channel groups per layer (the paper's default is 32); falls back to a divisor of the channel count")
+        groups: int = Field(
+            32,
+            ge=1,
+            le=4096,
+            description="channel groups per layer (the paper's default is 32); falls back to a divisor of the channel count",
+        )
 
     def __init__(self, cfg):
         super().__init__(cfg)

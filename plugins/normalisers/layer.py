@@ -15,7 +15,9 @@ class LayerNormaliser(ganzoo.Normaliser):
     reference = "Ba et al. 2016, arXiv 1607.06450"
 
     class Config(ganzoo.Config):
-        affine: Literal["elementwise", "channel"] = Field("elementwise", description="a gain and bias for every element of the (C, H, W) map (seed), or one per channel")
+        affine: Literal["elementwise", "channel"] = Field(
+            "elementwise", description="a gain and bias for every element of the (C, H, W) map (seed), or one per channel"
+        )
 
     def __call__(self, channels: int, height: int, width: int, affine: bool = True) -> nn.Module:
         if self.cfg.affine == "channel":

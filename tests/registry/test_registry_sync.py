@@ -1,0 +1,47 @@
+"""registry.toml is the one catalogue of built-ins: it must match what the modules register."""
+
+import importlib
+
+import pytest
+
+from ganzoo.components import KINDS
+from ganzoo.registry.config import resolve
+from ganzoo.registry.catalogue import load_catalogue
+from ganzoo.registry.host import PluginHost
+
+
+def test_catalogue_lists_exactly_what_each_module_registers():
+    catalogue = load_catalogue()["plugins"]
+    # every kind is catalogued (an empty or partial catalogue would pass the loop below unchecked)
+    assert {k for declared in catalogue.values() for k in declared} == set(KINDS)
+    for module_name, declared in catalogue.items():
+        host = PluginHost(builtins=False, entry_points=[])
+        host.register(importlib.import_module(module_name), name=module_name)
+        registered = {k: sorted(host.components(k)) for k in KINDS if host.components(k)}
+        assert registered == {k: sorted(v) for k, v in declared.items()}, module_name
+
+
+def test_every_builtin_module_in_the_plugins_folder_is_catalogued():
+    from pathlib import Path
+
+    import ganzoo_plugins
+
+    root = Path(ganzoo_plugins.__file__).parent
+    on_disk = {
+        "ganzoo_plugins." + ".".join(p.relative_to(root).with_suffix("").parts) for p in root.rglob("*.py") if p.name != "__init__.py"
+    }
+    assert on_disk == set(load_catalogue()["plugins"])
+
+
+@pytest.mark.parametrize("preset", sorted(load_catalogue()["presets"]))
+def test_every_preset_resolves_and_records_its_source(preset, host):
+    entry = load_catalogue()["presets"][preset]
+    assert entry.get("description") and entry.get("source")
+    cfg = resolve([f"preset={preset}"], host)
+    assert cfg.preset == preset
+
+
+def test_wgan_gp_paper_preset_has_algorithm_1_defaults(host):
+    cfg = resolve(["preset=wgan-gp-paper"], host)
+    assert (cfg.train.lr_d, cfg.train.lr_g, cfg.train.betas, cfg.train.n_critic) == (1e-4, 1e-4, (0.0, 0.9), 5)
+    assert cfg.name("constraint") == "gp" and cfg.options("constraint").weight == 10.0
