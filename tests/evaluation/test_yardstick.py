@@ -4,8 +4,9 @@ known, on mnist5k with the real evaluator.
 The base set is 1,000 real digits from the evaluator's training split (the references are its
 held-out images, so these are real images the references never contain); the corrupted sets come
 from ganzoo.evaluation.corruptions: Gaussian noise at three levels, blur at two, 25% and 50% of the
-labels shuffled, and half the classes collapsed to one image each. The corruption levels are far apart (each step at least doubles KID and the FD
-ratio here), so the order does not hang on the evaluator's exact weights, which differ between CPUs.
+labels shuffled, and half the classes collapsed to one image each. The corruption levels are far
+apart (each step at least doubles KID and the FD ratio here), so the order does not hang on the
+evaluator's exact weights, which differ between CPUs.
 """
 
 import pytest

@@ -292,3 +292,22 @@ def test_bench_reports_one_versus_two_processes(tmp_path, capsys):
     assert "speed-up" in capsys.readouterr().out
     assert main(["bench", *BASE, "--procs", "one"]) == 2
     assert "--procs takes process counts" in capsys.readouterr().err
+
+
+def test_the_two_process_comparison_would_catch_a_mispairing(host, tmp_path, monkeypatch):
+    """tests/training/test_distributed.py compares the "rpgan" case on 2 processes with 1 process. A rank
+    that paired its fakes with the wrong real scores (here: shifted by one) must fail that comparison."""
+    torch.set_num_threads(1)
+    train_and_dump(host, CASES["rpgan"], tmp_path / "right", tmp_path / "right.safetensors")
+    cls = host.get("loss", "rpgan")
+    paired = cls.generator_loss
+    monkeypatch.setattr(cls, "generator_loss", lambda self, fake, real=None: paired(self, fake, real.roll(1)))
+    train_and_dump(host, CASES["rpgan"], tmp_path / "wrong", tmp_path / "wrong.safetensors")
+    with pytest.raises(AssertionError, match="differs by"):
+        assert_same_training(
+            load_file(str(tmp_path / "wrong.safetensors")),
+            load_file(str(tmp_path / "right.safetensors")),
+            "mispaired",
+            critic_steps=2,
+            generator_steps=1,
+        )
