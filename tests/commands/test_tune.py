@@ -120,7 +120,7 @@ def test_a_killed_worker_does_not_lose_the_study_and_its_trial_is_retried(tmp_pa
         "train.lr_d=log:1e-5..1e-3",
         *QUICK[:2],
         "--trial-minutes",
-        "0.25",
+        "0.15",
         "--prune-every",
         "0",
         "--eval-n",
