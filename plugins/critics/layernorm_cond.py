@@ -1,7 +1,12 @@
 """The seed critic: seven 3x3 convs with a norm layer each, three average pools, a linear head.
 
-The labels enter as extra image channels from the encoder. At 28x28x1, 20 classes, width 8,
-layer norm and the ``embed_channel`` encoder it has exactly the seed's 353,017 parameters.
+The labels enter through the encoder: as extra image channels (the seed's ``embed_channel``) or as a
+projection term on the pooled features (``projection``, the default). At 28x28x1, 20 classes, width
+8, layer norm, the ``embed_channel`` encoder, a norm after the first conv and LeakyReLU slope 0.01
+(``preset=seed`` spells these out) it has exactly the seed's 353,017 parameters.
+
+Defaults that differ from the seed (README, "The design card's command"): labels by projection, no
+norm layer on the input conv (as DCGAN's critic) and LeakyReLU slope 0.2 (as DCGAN and WGAN-GP).
 """
 
 import torch
@@ -22,12 +27,14 @@ class LayerNormCondCritic(ganzoo.Critic):
     class Config(ganzoo.Config):
         width: int = Field(8, ge=1, le=512, description="channels of the first conv; later ones are 2x-16x")
         norm: str = ganzoo.ComponentRef("normaliser", "layer", "norm layer after each conv")
-        encoder: str = ganzoo.ComponentRef("encoder", "embed_channel", "how labels enter the critic")
+        encoder: str = ganzoo.ComponentRef(
+            "encoder", "projection", "how labels enter the critic (seed: embed_channel, an extra image channel)"
+        )
         stem_norm: bool = Field(
-            True, description="a norm layer after the first conv too (seed: true); false leaves the input layer without one, as DCGAN's"
+            False, description="a norm layer after the first conv too (seed: true); false leaves the input layer without one, as DCGAN's"
         )
         slope: float = Field(
-            0.01, gt=0, lt=1, description="negative slope of the LeakyReLUs (seed: torch's default 0.01; DCGAN and WGAN-GP use 0.2)"
+            0.2, gt=0, lt=1, description="negative slope of the LeakyReLUs (seed: torch's default 0.01; DCGAN and WGAN-GP use 0.2)"
         )
 
     def __init__(self, cfg, spec, parts):

@@ -147,3 +147,14 @@ def test_the_zero_centred_gradient_penalty_by_hand():
     assert zero.item() == pytest.approx(10 * 1.0)  # ||w||^2 = 4 * 0.25
     assert one.item() == pytest.approx(0.0, abs=1e-6)  # ||w|| = 1: WGAN-GP's target exactly
     zero.backward()  # no square root at zero gradient: finite
+
+
+def test_the_design_card_command_picks_the_repaired_recipe():
+    """The first command a user types gets the settings made for the seed's parts; preset=seed stays the seed."""
+    host = PluginHost(entry_points=[])
+    card = resolve(["critic=layernorm_cond", "generator=resnet", "constraint=gp"], host)
+    assert card.preset == "seed-repaired" and "seed-repaired" in card.recipe
+    assert card.train.n_critic == 2 and card.components["critic"][1].encoder == "projection"
+    seed = resolve(["preset=seed"], host)
+    assert seed.recipe is None and seed.train.n_critic == 4 and seed.components["critic"][1].encoder == "embed_channel"
+    assert resolve(["critic=layernorm_cond", "generator=dcgan", "constraint=gp"], host).preset == "default"  # not all three named
