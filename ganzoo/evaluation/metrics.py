@@ -59,7 +59,7 @@ QUALITY: tuple[Quality, ...] = (
         "class consistency",
         "{:.3f}",
         True,
-        "1/K = {chance:.3f}; real {evaluator_acc:.3f}",
+        "1/K = {chance:.3f}; real {evaluator_acc:.3f} (lowest class {class_acc_min:.3f})",
         panel=0,
         floor="evaluator_acc",
         brief=True,

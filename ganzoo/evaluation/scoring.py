@@ -100,6 +100,24 @@ def figures(ref: tuple[Side, Side], fake: tuple[Side, Side]) -> dict[str, float]
     return out
 
 
+def by_class(ref: tuple[Side, Side], fake: tuple[Side, Side]) -> dict[str, Any]:
+    """Class consistency of each class, for generated and for real held-out images (index = label; None
+    for a class with no image on that side), and the lowest generated one: an imbalanced set's smallest
+    classes are where a recipe fails first."""
+    fakes, reals = _join(*fake), _join(*ref)
+    k = int(max(fakes.labels.max(), reals.labels.max())) + 1 if len(fakes) and len(reals) else 0
+
+    def each(s: Side) -> list[float | None]:
+        return [
+            metrics.class_consistency(s.predictions[s.labels == c], s.labels[s.labels == c]) if (s.labels == c).any() else None
+            for c in range(k)
+        ]
+
+    gen, real = each(fakes), each(reals)
+    present = [v for v in gen if v is not None]
+    return {"class_acc_by_class": gen, "class_acc_by_class_real": real, "class_acc_min": min(present) if present else float("nan")}
+
+
 def _resample(s: Side, gen: torch.Generator) -> Side:
     """A bootstrap resample of one side: as many rows, drawn with replacement (``ids`` keep the originals)."""
     return s.take(torch.randint(len(s), (len(s),), generator=gen))
@@ -112,6 +130,7 @@ def score_sides(ref: tuple[Side, Side], fake: tuple[Side, Side], evaluator: Eval
         "n_ref": len(ref[0]),
         **figures(ref, fake),
         "evaluator_acc": evaluator.accuracy,
+        **by_class(ref, fake),
     }
     if ci:
         draws = [

@@ -79,3 +79,21 @@ def test_intervals():
     assert (lo, hi) == pytest.approx((0.5 - 1.96 * math.sqrt(0.02), 0.5 + 1.96 * math.sqrt(0.02)))
     assert bootstrap_interval(0.9, [0.7, 1.1], bounds=(0, 1))[1] == 1.0
     assert bootstrap_interval(0.5, [float("nan"), 0.5]) is None
+
+
+def test_class_consistency_by_class_names_the_worst_class_and_skips_absent_ones():
+    from ganzoo.evaluation.reference import Side
+    from ganzoo.evaluation.scoring import by_class
+
+    def s(labels, predictions):
+        labels, predictions = torch.tensor(labels), torch.tensor(predictions)
+        return Side(labels, torch.zeros(len(labels), 4), predictions, torch.arange(len(labels)))
+
+    real = (s([0, 1, 2], [0, 1, 1]), s([0, 1, 2], [0, 1, 2]))
+    fake = (s([0, 0, 1, 1], [0, 0, 1, 0]), s([0, 0, 1, 1], [0, 1, 1, 1]))
+    out = by_class(real, fake)
+    assert out["class_acc_by_class"] == [0.75, 0.75, None]  # no generated image of class 2
+    assert out["class_acc_by_class_real"] == [1.0, 1.0, 0.5]
+    assert out["class_acc_min"] == 0.75
+    fake = (s([0, 1], [0, 0]), s([0, 1], [0, 0]))
+    assert by_class(real, fake)["class_acc_min"] == 0.0
