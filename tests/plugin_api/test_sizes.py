@@ -1,7 +1,7 @@
 """Every built-in critic and generator at the image sizes people train on (16, 28, 32, 48, 64, 128)
 and with 1, 3 and 4 channels: each network derives its down/up-sampling stages and its first or last
 map size from the image size by its own arithmetic, so none of these may crash or return another
-shape.
+shape. Sizes a network cannot take are refused with a one-paragraph ConfigError naming the size.
 
 The networks are built from the registry, as the contract tests are (a newly registered network is
 checked here without a new test), at their defaults and with the options of each preset that uses
@@ -16,6 +16,7 @@ from contextlib import redirect_stdout
 import pytest
 import torch
 
+import ganzoo
 from ganzoo.cli import main
 from ganzoo.components import DataSpec
 from ganzoo.registry.catalogue import presets
@@ -121,6 +122,35 @@ def test_generator_makes_images_of_every_size(name, options, size, channels):
     with torch.no_grad():
         single = gen.eval()(torch.randn(1, gen.z_dim), labels[:1])
     assert single.shape == (1, channels, size, size) and torch.isfinite(single).all()
+
+
+# Sizes between and below the usual ones: each network either works or refuses the size in words.
+ODD_SIZES = (4, 5, 7, 8, 9, 12, 20, 30, 36, 40, 96)
+
+
+@pytest.mark.parametrize("kind,name", [(k, n) for k in ("critic", "generator") for n in sorted(HOST.components(k))])
+def test_other_sizes_work_or_are_refused_with_a_clear_error(kind, name):
+    worked = []
+    for size in ODD_SIZES:
+        spec = DataSpec(1, size, NUM_CLASSES)
+        labels = torch.arange(2) % NUM_CLASSES
+        try:
+            net = _build(HOST, kind, name, spec, None, None, {}, seed=0)
+        except ganzoo.ConfigError as exc:
+            message = str(exc)
+            assert str(size) in message and "\n" not in message, message
+            continue
+        if kind == "critic":
+            assert net(torch.randn(2, 1, size, size), labels).shape == (2,)
+        else:
+            assert net(torch.randn(2, net.z_dim), labels).shape == (2, 1, size, size)
+        worked.append(size)
+    assert 8 in worked and 12 in worked and 96 in worked, worked  # every built-in takes multiples of 4 from 8 on
+
+
+def test_sizes_below_what_layernorm_cond_pools_to_are_refused():
+    with pytest.raises(ganzoo.ConfigError, match=r"critic 'layernorm_cond' .* at least 8 .* 7x7"):
+        _build(HOST, "critic", "layernorm_cond", DataSpec(1, 7, NUM_CLASSES), None, None, {}, seed=0)
 
 
 # -- each preset trains at other sizes --------------------------------------------------------------
