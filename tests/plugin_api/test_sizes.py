@@ -153,6 +153,13 @@ def test_sizes_below_what_layernorm_cond_pools_to_are_refused():
         _build(HOST, "critic", "layernorm_cond", DataSpec(1, 7, NUM_CLASSES), None, None, {}, seed=0)
 
 
+def test_resnet_generator_names_the_sizes_it_takes():
+    with pytest.raises(ganzoo.ConfigError, match=r"multiple of 4; the data is 30x30 \(the nearest sizes it takes are 28 and 32\)"):
+        _build(HOST, "generator", "resnet", DataSpec(1, 30, NUM_CLASSES), None, None, {}, seed=0)
+    with pytest.raises(ganzoo.ConfigError, match=r"the data is 3x3 \(the nearest sizes it takes are 4\)"):
+        _build(HOST, "generator", "resnet", DataSpec(1, 3, NUM_CLASSES), None, None, {}, seed=0)
+
+
 # -- each preset trains at other sizes --------------------------------------------------------------
 
 SMALL = {
