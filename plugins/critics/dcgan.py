@@ -2,7 +2,8 @@
 while it is at least 8 pixels wide, each followed by the norm layer (except on the input layer)
 and LeakyReLU(0.2), then a linear head on the flattened map.
 
-Sizes: 28 -> 14 -> 7, 32 -> 16 -> 8 -> 4, 8 -> 4. The channel count doubles at each stride,
+Sizes: 28 -> 14 -> 7, 32 -> 16 -> 8 -> 4, 48 -> 24 -> 12 -> 6, 8 -> 4; a map under 8 wide gets one
+stride-1 conv instead, so any size works. The channel count doubles at each stride,
 starting from ``width``. Labels enter as extra input channels and/or a projection term.
 """
 

@@ -1,5 +1,9 @@
 """The seed critic: seven 3x3 convs with a norm layer each, three average pools, a linear head.
 
+Sizes: each pool halves the map, rounding down (28 -> 14 -> 7 -> 3, 32 -> 16 -> 8 -> 4, 48 -> 24 ->
+12 -> 6), and a global average pool ends it, so any image at least 2**3 = 8 pixels wide works; smaller
+ones are refused. Layer norms with per-position gains (``norm.affine=elementwise``) grow with the map.
+
 The labels enter through the encoder: as extra image channels (the seed's ``embed_channel``) or as a
 projection term on the pooled features (``projection``, the default). At 28x28x1, 20 classes, width
 8, layer norm, the ``embed_channel`` encoder, a norm after the first conv and LeakyReLU slope 0.01
@@ -40,6 +44,13 @@ class LayerNormCondCritic(ganzoo.Critic):
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)
         size, norm = spec.size, parts["norm"]
+        pools = sum(pool for _, pool in LAYOUT)
+        if size < 2**pools:  # each pool halves the map (rounding down); the last must still have a pixel
+            raise ganzoo.ConfigError(
+                f"critic 'layernorm_cond' average-pools the map {pools} times, halving it each time, so the images must be at "
+                f"least {2**pools} pixels wide; the data is {size}x{size}. Use larger images, or critic=dcgan or critic=resnet, "
+                "which take smaller ones."
+            )
         features = cfg.width * LAYOUT[-1][0]
         self.encoder = parts["encoder"](size, size, features=features)
         layers: list[nn.Module] = []
@@ -50,7 +61,7 @@ class LayerNormCondCritic(ganzoo.Critic):
             layers += [norm.wrap(nn.Conv2d(c_in, c_out, 3, padding=1)), *normed, nn.LeakyReLU(cfg.slope)]
             if pool:
                 layers.append(nn.AvgPool2d(kernel_size=4, stride=2, padding=1))
-                size = (size - 2) // 2 + 1
+                size = (size - 2) // 2 + 1  # (size + 2 * 1 - 4) // 2 + 1: the map halves, rounding down
             c_in = c_out
         layers.append(nn.AdaptiveAvgPool2d(1))
         self.features = nn.Sequential(*layers)

@@ -3,7 +3,7 @@ downsampling, a 1x1-conv shortcut, then ReLU, a global sum over positions and a 
 (the ResNet critics of Gulrajani et al. 2017 and Miyato et al. 2018).
 
 The first block starts from the raw image, without a norm or activation before its first conv.
-Blocks downsample while the map is at least 8 wide (28 -> 14 -> 7, 32 -> 16 -> 8 -> 4, 8 -> 4),
+Blocks downsample while the map is at least 8 wide (28 -> 14 -> 7, 32 -> 16 -> 8 -> 4, 48 -> 24 -> 12 -> 6),
 then one more block keeps the size. All blocks have ``width`` channels.
 
 ``zero_init=true`` starts the last conv of every residual branch at zero (weights and bias), so each

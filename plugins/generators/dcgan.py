@@ -3,7 +3,8 @@ double the size (nearest upsampling + 3x3 conv, or a 4x4 transposed conv), each 
 norm layer and ReLU, then a 3x3 conv and tanh.
 
 The start size s is the image size halved while it stays even and at least 4 (28 -> 7, 32 -> 4,
-8 -> 4); channels halve at each upsampling. Label channels from the encoder join the first feature
+48 -> 6, 8 -> 4), so any size works (an odd one starts at full size, with no upsampling); channels
+halve at each upsampling. Label channels from the encoder join the first feature
 map (``labels_join=map``), or, built at 1x1, the noise vector before the linear map
 (``labels_join=noise``, as in the conditional GAN of Mirza & Osindero 2014).
 """

@@ -12,6 +12,9 @@ LeakyReLU, conv, then the residual add and a second norm and LeakyReLU after it;
 blocks 2 and 5; the label channel taking one of the ``base`` channels of the first map (255 noise +
 1 label). At 28x28x1, 20 classes it has exactly the seed's 6,557,661 parameters.
 
+Sizes: the first map is the image size over 2**(upsamplings), S/4 in both layouts (28 -> 7, 32 -> 8,
+48 -> 12, 128 -> 32), so any multiple of 4 works and other sizes are refused.
+
 ``zero_init=true`` starts the last conv of every residual branch (``conv2``) at zero, so each block
 starts as its shortcut (R3GAN, Fixup: Huang et al. 2024, Zhang et al. 2019); ``norm=none`` removes
 the norm layers.
@@ -168,11 +171,16 @@ class ResNetGenerator(ganzoo.Generator):
 
     def __init__(self, cfg, spec, parts):
         super().__init__(cfg, spec, parts)
-        if spec.size % 4:
+        ups = sum(up for _, up, _ in LAYOUTS[cfg.layout])  # x2 upsamplings: 2 in both layouts
+        scale = 2**ups
+        if spec.size % scale:
+            nearest = " and ".join(str(m) for m in (spec.size // scale * scale, (spec.size // scale + 1) * scale) if m > 0)
             raise ganzoo.ConfigError(
-                f"generator 'resnet' upsamples twice, so the image size must be a multiple of 4; the data has {spec.size}."
+                f"generator 'resnet' (layout={cfg.layout}) upsamples its first map {ups} times by 2, so the image size must be a "
+                f"multiple of {scale}; the data is {spec.size}x{spec.size} (the nearest sizes it takes are {nearest}). Resize the "
+                "images, or use generator=dcgan or generator=mlp, which take any size."
             )
-        self.start = spec.size // 4
+        self.start = spec.size // scale  # 28 -> 7, 32 -> 8, 48 -> 12, 128 -> 32
         norm = parts["norm"]
         if cfg.zero_init and norm.reparametrises_weights:
             raise ganzoo.ConfigError(
@@ -227,9 +235,9 @@ class ResNetGenerator(ganzoo.Generator):
         n, s = z.shape[0], self.start
         if self.cfg.labels_join == "noise":
             z = torch.cat((z, self.encoder(labels).flatten(1)), dim=1)  # (N, z_dim + label channels)
-        h = self.project(z).view(n, self.noise_channels, s, s)  # (N, base [- label channels], S/4, S/4)
+        h = self.project(z).view(n, self.noise_channels, s, s)  # (N, base [- label channels], s, s), s = S / 4
         if self.cfg.labels_join == "map":
-            h = torch.cat((self.encoder(labels), h), dim=1)  # (N, base, S/4, S/4)
+            h = torch.cat((self.encoder(labels), h), dim=1)  # (N, base, s, s)
         return self.blocks(h, labels)  # (N, C, S, S)
 
 

@@ -163,8 +163,8 @@ def test_cli_dry_run_exits_0_or_2_without_a_traceback(items, capsys):
 @pytest.mark.parametrize(
     "items,fragment",
     [
-        (["data.size=4"], "The critic 'layernorm_cond'"),  # pools to 0x0: caught by the probe, not mid-training
-        (["data.size=6"], "multiple of 4"),
+        (["data.size=4"], "critic 'layernorm_cond' average-pools the map 3 times"),  # would pool to 0x0: refused when built
+        (["data.size=10"], "multiple of 4"),  # the critic takes 10 px, the resnet generator does not
         (["critic.norm=batch"], "batch-coupled"),
         (["train.lr_d=nan"], "train.lr_d"),
         (["seed=99999999999999999999999"], "seed must be in"),
