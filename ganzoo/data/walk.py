@@ -8,9 +8,9 @@ name; files with an image extension, in subfolders too), but the folders are wal
   really lives when it has a real path under the root, else in the first class that reaches it;
 - a file with an image name that is not a regular file (a FIFO, socket, device or broken link) is
   skipped without being opened;
-- hidden files and folders (names starting with "."; ``.DS_Store``, macOS's ``._x.png``,
-  ``.ipynb_checkpoints``) are skipped, and so are files without an image extension (``notes.txt``);
-  one note counts both;
+- inside a class folder, hidden files and folders (names starting with "."; ``.DS_Store``, macOS's
+  ``._x.png``, ``.ipynb_checkpoints``) are skipped, and so are files without an image extension
+  (``notes.txt``); one note counts both (a hidden class folder is still a class, as torchvision's);
 - a class folder without images, a root without class folders, or two class names for one folder,
   is an error that says what was found and what to do.
 
@@ -203,10 +203,10 @@ class _Walk:
             parts.append(f"{plural(len(self.hidden[label]), 'hidden file')} (a name starting with '.'), e.g. {self.hidden[label][0]}")
         return "; ".join(parts) if parts else "no files"
 
-    def notes(self, counts: list[int], hidden_root: list[str]) -> tuple[str, ...]:
+    def notes(self, counts: list[int]) -> tuple[str, ...]:
         classes = self.classes
         notes = [count_note(classes, counts)]
-        hidden = [p for paths in self.hidden for p in paths] + hidden_root
+        hidden = [p for paths in self.hidden for p in paths]
         others = [p for paths in self.others for p in paths]
         if hidden or others:
             parts = [f"{len(hidden)} hidden (a name starting with '.'), e.g. {hidden[0]}"] if hidden else []
@@ -255,8 +255,7 @@ def scan(root: str, who: str = "data=imagefolder") -> Listing:
             f"{who}: cannot list the folder {root}: {one_line(exc.strerror or exc)}. Make it readable, or set data.root=DIR to "
             "another folder."
         ) from None
-    classes = [e.name for e in entries if _is_dir(e) and not e.name.startswith(".")]
-    hidden_root = [e.path for e in entries if _is_dir(e) and e.name.startswith(".")]  # .ipynb_checkpoints: no class
+    classes = [e.name for e in entries if _is_dir(e)]  # hidden ones too, as torchvision's (labels stay the same)
     if not classes:
         files = [e.name for e in entries]
         found = (
@@ -290,7 +289,7 @@ def scan(root: str, who: str = "data=imagefolder") -> Listing:
         tuple(p for p, _, _ in samples),
         tuple(c for _, c, _ in samples),
         tuple(s for _, _, s in samples),
-        walk.notes(counts, hidden_root),
+        walk.notes(counts),
     )
 
 

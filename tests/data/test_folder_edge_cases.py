@@ -67,7 +67,7 @@ def test_hidden_files_and_non_images_are_skipped_and_counted_in_one_note(tmp_pat
     (tmp_path / "a" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
     (tmp_path / "a" / "._x.png").write_bytes(b"\0\5\26\7AppleDouble")  # macOS metadata: an image name, not an image
     (tmp_path / "b" / "notes.txt").write_text("shot on a phone")
-    _img(tmp_path / ".ipynb_checkpoints" / "y-checkpoint.png")  # a hidden folder is no class
+    _img(tmp_path / "b" / ".ipynb_checkpoints" / "y-checkpoint.png")  # a hidden folder in a class: a copy, skipped
     data = _load(tmp_path)
     assert data.classes == ("a", "b") and len(data.labels) == 2
     skipped = [n for n in data.notes if n.startswith("skipped")]

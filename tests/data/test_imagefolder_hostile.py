@@ -169,7 +169,10 @@ def test_walk_order_and_labels_match_torchvision(tmp_path):
     assert data.labels.tolist() == [label for _, label in theirs.samples]
     expected = [np.asarray(Image.open(p).convert("L"), dtype=np.float32)[0, 0] / 255 * 2 - 1 for p, _ in theirs.samples]
     assert np.allclose(data.images[:, 0, 0, 0].numpy(), expected, atol=1e-6)
-    assert data.notes == ("4 classes: .hidden 1, a 1, b 3, c 1 images",)
+    assert data.notes == (
+        "4 classes: .hidden 1, a 1, b 3, c 1 images",
+        f"skipped 1 file that is not an image: 1 without an image extension, e.g. {tmp_path / 'b' / 'notes.txt'}",
+    )
 
 
 def test_the_count_note_lists_twenty_classes_then_says_how_many_more(tmp_path):
