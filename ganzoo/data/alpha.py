@@ -81,8 +81,10 @@ def described(alpha: str) -> str:
 
 def mode_of(im) -> str:
     """The image's PIL mode, with :data:`TRANSPARENT` appended when it names a transparent colour or
-    palette alpha (``info["transparency"]``) without having an alpha channel."""
-    return im.mode + (TRANSPARENT if im.mode not in ALPHA_MODES and im.info.get("transparency") is not None else "")
+    palette alpha (``info["transparency"]``) without having an alpha channel. Not for 16-bit and
+    float grey images: their transparent value is not read (they are decoded as grey)."""
+    keyed = im.mode not in ALPHA_MODES and not im.mode.startswith(("I", "F")) and im.info.get("transparency") is not None
+    return im.mode + (TRANSPARENT if keyed else "")
 
 
 def base_mode(mode: str) -> str:
