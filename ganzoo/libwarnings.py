@@ -22,11 +22,11 @@ LIBRARIES = frozenset({"PIL", "torch", "torchvision"})
 NOTES = (
     (
         re.compile(r"exif", re.IGNORECASE),
-        "some images carry damaged EXIF metadata (camera data, not pixels); it was ignored and their pixels read as they are",
+        "data: some images carry damaged EXIF metadata (camera data, not pixels); it was ignored and their pixels read as they are",
     ),
     (
         re.compile(r"truncated|premature end", re.IGNORECASE),
-        "some image files end early; PIL read what was there",
+        "data: some image files end early; PIL read what was there",
     ),
 )
 
