@@ -46,11 +46,12 @@ def _main(argv: list[str] | None) -> int:
 
     from ganzoo.cli.console import say
     from ganzoo.errors import GanzooError, os_reason
+    from ganzoo.libwarnings import Shown
 
     args = parser().parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
-        warnings.showwarning = lambda msg, cat, *a, **k: say(str(msg), "yellow", "warning:")
+        warnings.showwarning = Shown(lambda text: say(text, "yellow", "warning:"), say)  # PIL, torch: ganzoo's notes or nothing
         try:
             return args.func(args)
         except GanzooError as exc:

@@ -26,11 +26,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ganzoo.components import Config
 from ganzoo.imagedata import ImageData
 from ganzoo.data import cache
+from ganzoo.data.alpha import check_alpha, check_resize
 from ganzoo.data.decode import VERSION, Decoder, choose_shape, default_limit, no_pil_limit
 from ganzoo.data.parallel import chunks, cpu_workers
 from ganzoo.data.progress import current
@@ -98,10 +99,25 @@ class FolderConfig(SamplingConfig):
         None,
         ge=4,
         le=1024,
-        description="images are resized (shorter side) and centre-cropped to size x size; default: "
-        "the images' own size when they agree, else their most common shorter side (a note says which)",
+        description="images are resized and squared (data.resize) to size x size; default: "
+        "the images' own size when they agree, else their most common shorter side (longer with data.resize=pad; a note says which)",
     )
-    channels: int | None = Field(None, description="1 for grayscale, 3 for RGB; default: 1 when every image is grayscale, else 3")
+    channels: int | None = Field(
+        None,
+        description="1 for grayscale, 3 for RGB, 4 for RGBA (only with data.alpha=keep); default: 4 with data.alpha=keep, "
+        "else 1 when every image is grayscale, else 3",
+    )
+    alpha: str = Field(
+        "white",
+        description="what to do with transparency (alpha channels, transparent palette entries and colours): a colour to "
+        "composite onto (white, black, #rrggbb or a colour name); drop, to discard the alpha (fully transparent pixels "
+        "black); keep, to hold it as a 4th channel so the set and the generator's images are RGBA",
+    )
+    resize: str = Field(
+        "crop",
+        description="how images that are not size x size are squared: crop resizes the shorter side and centre-crops; pad "
+        "resizes the longer side and pads with the data.alpha colour (transparent with keep)",
+    )
     max_pixels: int | None = Field(
         None,
         ge=1,
@@ -129,10 +145,35 @@ class FolderConfig(SamplingConfig):
 
     @field_validator("channels")
     @classmethod
-    def _one_or_three(cls, v: int | None) -> int | None:
-        if v not in (None, 1, 3):
-            raise ValueError("channels must be 1 (grayscale) or 3 (RGB)")
+    def _one_three_or_four(cls, v: int | None) -> int | None:
+        if v not in (None, 1, 3, 4):
+            raise ValueError("channels must be 1 (grayscale), 3 (RGB) or 4 (RGBA, with data.alpha=keep)")
         return v
+
+    @field_validator("alpha")
+    @classmethod
+    def _an_alpha(cls, v: str) -> str:
+        return check_alpha(v)
+
+    @field_validator("resize")
+    @classmethod
+    def _a_resize(cls, v: str) -> str:
+        return check_resize(v)
+
+    @model_validator(mode="after")
+    def _rgba_with_keep(self) -> "FolderConfig":
+        if self.alpha == "keep" and self.channels not in (None, 4):
+            raise ValueError(
+                f"data.alpha=keep holds the alpha channel as a fourth channel, so the images have 4 channels, not "
+                f"data.channels={self.channels}. Leave data.channels unset (or 4), or choose another data.alpha (white, a colour "
+                "or drop) for 1 or 3 channels"
+            )
+        if self.channels == 4 and self.alpha != "keep":
+            raise ValueError(
+                f"data.channels=4 means RGBA images, which needs data.alpha=keep (data.alpha={self.alpha} makes images without "
+                "alpha). Set data.alpha=keep, or data.channels=3 or 1"
+            )
+        return self
 
     @field_validator("max_memory")
     @classmethod
@@ -171,7 +212,14 @@ def load_listing(listing: Listing, cfg: FolderConfig, who: str) -> ImageData:
     """The images of a :class:`~ganzoo.data.walk.Listing`: from the cache, decoded, or streamed."""
     progress = current()
     limit = cfg.max_pixels if cfg.max_pixels is not None else default_limit()
-    settings = {"size": cfg.size, "channels": cfg.channels, "max_pixels": limit, "decoder": VERSION}
+    settings = {
+        "size": cfg.size,
+        "channels": cfg.channels,
+        "max_pixels": limit,
+        "decoder": VERSION,
+        "alpha": cfg.alpha,
+        "resize": cfg.resize,
+    }
     slot, key = cache.keys(listing.root, listing.classes, listing.paths, listing.labels, listing.stats, settings)
     path = cache.entry(slot, key)
     n, notes = len(listing.paths), list(listing.notes)
@@ -185,7 +233,7 @@ def load_listing(listing: Listing, cfg: FolderConfig, who: str) -> ImageData:
     if meta is None:
         meta, pixels, saved = _first_read(listing.paths, cfg, limit, who, load_workers, budget, progress, as_we_go, notes, key)
     notes[len(listing.notes) : len(listing.notes)] = meta["notes"]  # how the shape was chosen, before what happened to the cache
-    decoder = Decoder(meta["shape"][2], meta["shape"][1], meta["dtype"] == "float32", limit, who)
+    decoder = Decoder(meta["shape"][2], meta["shape"][1], meta["dtype"] == "float32", limit, who, cfg.alpha, cfg.resize)
     slow = cfg.cache is None and time.perf_counter() - started >= CACHE_AFTER
     if _nbytes(meta) > budget:
         why = f"data.max_memory={cfg.max_memory}" if cfg.max_memory is not None else f"half the {human(2 * budget)} of memory available"
@@ -228,6 +276,10 @@ def _meta(n: int, size: int, channels: int, deep: bool, notes: list[str]) -> dic
     return {"version": VERSION, "shape": [n, channels, size, size], "dtype": "float32" if deep else "uint8", "notes": notes}
 
 
+def _shape(sizes: list[tuple[int, int]], modes: list[str], cfg: FolderConfig) -> tuple[int, int, bool, list[str]]:
+    return choose_shape(sizes, modes, cfg.size, cfg.channels, cfg.alpha, cfg.resize)
+
+
 def _nbytes(meta: dict[str, Any]) -> int:
     n, c, s, _ = meta["shape"]
     return n * c * s * s * (4 if meta["dtype"] == "float32" else 1)
@@ -252,15 +304,15 @@ def _first_read(
     with no_pil_limit():
         probe = Decoder(0, 0, False, limit, who)
         sample = [probe.header(p) for p in paths[:: max(1, len(paths) // SAMPLE)]]
-    guess = _meta(len(paths), *choose_shape([(w, h) for w, h, _ in sample], [m for _, _, m in sample], cfg.size, cfg.channels))
+    guess = _meta(len(paths), *_shape([(w, h) for w, h, _ in sample], [m for _, _, m in sample], cfg))
     if _nbytes(guess) > budget:
         return {**_census(paths, cfg, limit, who, workers, progress), "key": key}, None, False
 
     def decide(sizes: list[tuple[int, int]], modes: list[str]) -> tuple[dict[str, Any], bool]:
-        meta = {**_meta(len(paths), *choose_shape(sizes, modes, cfg.size, cfg.channels)), "key": key}
+        meta = {**_meta(len(paths), *_shape(sizes, modes, cfg)), "key": key}
         return meta, (meta["shape"], meta["dtype"]) == (guess["shape"], guess["dtype"])
 
-    decoder = Decoder(guess["shape"][2], guess["shape"][1], guess["dtype"] == "float32", limit, who)
+    decoder = Decoder(guess["shape"][2], guess["shape"][1], guess["dtype"] == "float32", limit, who, cfg.alpha, cfg.resize)
     pixels, meta, saved = _decoded(paths, decoder, workers, progress, entry, decide, notes)
     return meta, pixels, saved
 
@@ -323,7 +375,7 @@ def _census(paths: tuple[str, ...], cfg: FolderConfig, limit: int | None, who: s
         ):
             sizes += [tuple(x) for x in wh.tolist()]
             modes += m
-    return _meta(len(paths), *choose_shape(sizes, modes, cfg.size, cfg.channels))
+    return _meta(len(paths), *_shape(sizes, modes, cfg))
 
 
 def _decode_all(

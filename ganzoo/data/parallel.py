@@ -32,11 +32,14 @@ def cpu_workers() -> int:
 
 def worker_init(_: int = 0) -> None:
     """In each worker process: Ctrl-C is the main process's to handle; PIL's own size limit off
-    (the decoder checks the limit from each header)."""
+    (the decoder checks the limit from each header); no warnings printed (:mod:`ganzoo.libwarnings`)."""
     from PIL import Image
+
+    from ganzoo.libwarnings import worker_quiet
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     Image.MAX_IMAGE_PIXELS = None
+    worker_quiet()
 
 
 class Guarded(torch.utils.data.Dataset):

@@ -8,6 +8,9 @@ name; files with an image extension, in subfolders too), but the folders are wal
   really lives when it has a real path under the root, else in the first class that reaches it;
 - a file with an image name that is not a regular file (a FIFO, socket, device or broken link) is
   skipped without being opened;
+- inside a class folder, hidden files and folders (names starting with "."; ``.DS_Store``, macOS's
+  ``._x.png``, ``.ipynb_checkpoints``) are skipped, and so are files without an image extension
+  (``notes.txt``); one note counts both (a hidden class folder is still a class, as torchvision's);
 - a class folder without images, a root without class folders, or two class names for one folder,
   is an error that says what was found and what to do.
 
@@ -105,6 +108,7 @@ class _Walk:
         self.links_not_followed: list[str] = []  # folder links that lead to a folder already read
         self.special: list[tuple[str, int]] = []  # (path, class) of image names that are not regular files
         self.others: list[list[str]] = [[] for _ in classes]  # files without an image extension, per class
+        self.hidden: list[list[str]] = [[] for _ in classes]  # names starting with ".", per class
 
     def run(self) -> list[tuple[str, int, tuple[int, int, int]]]:
         dirs = [os.path.join(self.root, c) for c in self.classes]
@@ -142,6 +146,9 @@ class _Walk:
                 ) from None
             subdirs = []
             for e in entries:
+                if e.name.startswith("."):  # .DS_Store, ._x.png (macOS metadata), .ipynb_checkpoints: never images
+                    self.hidden[label].append(e.path)
+                    continue
                 try:
                     is_link, is_dir = e.is_symlink(), e.is_dir()
                 except OSError:
@@ -192,11 +199,20 @@ class _Walk:
             parts.append(f"{plural(len(dups), 'second path')} to an image counted elsewhere, e.g. {dups[0]}")
         if self.others[label]:
             parts.append(f"{plural(len(self.others[label]), 'file')} without an image extension, e.g. {self.others[label][0]}")
+        if self.hidden[label]:
+            parts.append(f"{plural(len(self.hidden[label]), 'hidden file')} (a name starting with '.'), e.g. {self.hidden[label][0]}")
         return "; ".join(parts) if parts else "no files"
 
     def notes(self, counts: list[int]) -> tuple[str, ...]:
         classes = self.classes
         notes = [count_note(classes, counts)]
+        hidden = [p for paths in self.hidden for p in paths]
+        others = [p for paths in self.others for p in paths]
+        if hidden or others:
+            parts = [f"{len(hidden)} hidden (a name starting with '.'), e.g. {hidden[0]}"] if hidden else []
+            parts += [f"{len(others)} without an image extension, e.g. {others[0]}"] if others else []
+            n = len(hidden) + len(others)
+            notes.append(f"skipped {plural(n, 'file')} that {'is not an image' if n == 1 else 'are not images'}: {'; '.join(parts)}")
         if self.special:
             first = self.special[0][0]
             one = len(self.special) == 1
@@ -239,7 +255,7 @@ def scan(root: str, who: str = "data=imagefolder") -> Listing:
             f"{who}: cannot list the folder {root}: {one_line(exc.strerror or exc)}. Make it readable, or set data.root=DIR to "
             "another folder."
         ) from None
-    classes = [e.name for e in entries if _is_dir(e)]
+    classes = [e.name for e in entries if _is_dir(e)]  # hidden ones too, as torchvision's (labels stay the same)
     if not classes:
         files = [e.name for e in entries]
         found = (

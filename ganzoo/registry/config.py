@@ -292,7 +292,7 @@ def _validate_model(model: type[Config], prefix: str, opts: dict[str, Any], owne
                 top = str(err["loc"][0]) if err["loc"] else ""
                 desc = model.model_fields[top].description if top in model.model_fields else None
                 got = err.get("input")
-                msg = err["msg"]
+                msg = err["msg"].removeprefix("Value error, ")  # a field validator's own sentence
                 if err["type"] == "finite_number":  # NaN or inf: say so, instead of a range message
                     msg = f"{got!r} is not a number that can be used here (NaN and infinity are not allowed); give a finite number"
                 problems.append(f"Bad value for '{key}' ({got!r}): {msg}." + (f" ({key}: {desc}.)" if desc else ""))

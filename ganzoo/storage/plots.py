@@ -15,18 +15,39 @@ LOSS_KEYS = ("loss_d", "wasserstein", "penalty", "loss_g")
 SOFTWARE = "ganzoo"  # the PNG "Software" text that marks a file ganzoo wrote
 
 
+CHECKER = (0.75, 1.0)  # the grey and white squares behind RGBA samples
+
+
+def checkerboard(height: int, width: int) -> torch.Tensor:
+    """(1, 1, H, W) grey and white squares, about an eighth of the image wide (at least 2 pixels)."""
+    tile = max(2, min(height, width) // 8)
+    ys, xs = torch.arange(height) // tile, torch.arange(width) // tile
+    odd = (ys[:, None] + xs[None, :]) % 2  # (H, W)
+    return torch.where(odd.bool(), CHECKER[0], CHECKER[1]).reshape(1, 1, height, width)
+
+
 def save_grid(images: torch.Tensor, columns: int, path: Path) -> None:
-    """Save (N, C, H, W) images in [-1, 1] as a PNG grid with ``columns`` per row, marked as ganzoo's."""
+    """Save (N, C, H, W) images in [-1, 1] as a PNG grid with ``columns`` per row, marked as ganzoo's.
+    RGBA images (C = 4) give an RGBA PNG: each image composited onto a grey and white checkerboard,
+    so what is transparent shows, opaque, with transparent padding between them (the raw alpha is in
+    the npz of ``ganzoo sample``)."""
     from PIL import Image, PngImagePlugin
     from torchvision.utils import make_grid
 
-    grid = make_grid(images.float().cpu() * 0.5 + 0.5, nrow=columns, padding=2, pad_value=1.0)  # (3, H', W') in [0, 1]
-    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()  # (H', W', 3)
+    x = images.float().cpu() * 0.5 + 0.5  # (N, C, H, W) in [0, 1]
+    if x.shape[1] == 4:
+        a = x[:, 3:].clamp(0, 1)  # (N, 1, H, W)
+        x = x[:, :3] * a + checkerboard(x.shape[2], x.shape[3]) * (1 - a)  # (N, 3, H, W), opaque
+        cover = make_grid(torch.ones_like(a), nrow=columns, padding=2, pad_value=0.0)[:1]  # (1, H', W'): 0 on the padding
+        grid = torch.cat([make_grid(x, nrow=columns, padding=2, pad_value=1.0), cover])  # (4, H', W')
+    else:
+        grid = make_grid(x, nrow=columns, padding=2, pad_value=1.0)  # (3, H', W') in [0, 1]
+    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()  # (H', W', 3 or 4)
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", SOFTWARE)
     path.parent.mkdir(parents=True, exist_ok=True)
     with replacing(path) as tmp:
-        Image.fromarray(pixels).save(tmp, format="PNG", pnginfo=info)
+        Image.fromarray(pixels, "RGBA" if pixels.shape[2] == 4 else "RGB").save(tmp, format="PNG", pnginfo=info)
 
 
 def written_by_ganzoo(path: Path) -> bool:

@@ -9,6 +9,10 @@ dataset can do the same with ``ganzoo.FolderConfig``:
   was skipped;
 - the shape comes from the images unless ``data.size`` / ``data.channels`` say otherwise: their own
   size when they agree, 1 channel when every image is grayscale;
+- transparency (alpha channels, palette tRNS, a transparent colour) follows ``data.alpha``: composited
+  onto white by default (or black, any colour), dropped, or kept as a 4th channel (an RGBA set and
+  generator); ``data.resize`` crops (default) or pads images to square; a note counts the images
+  with transparency;
 - decoded in parallel worker processes, with a progress line, into uint8 (a quarter of float32's
   memory; 16-bit images keep their precision as float32), and cached under ``$GANZOO_CACHE`` so the
   next run starts in seconds;

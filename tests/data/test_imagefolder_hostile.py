@@ -169,7 +169,10 @@ def test_walk_order_and_labels_match_torchvision(tmp_path):
     assert data.labels.tolist() == [label for _, label in theirs.samples]
     expected = [np.asarray(Image.open(p).convert("L"), dtype=np.float32)[0, 0] / 255 * 2 - 1 for p, _ in theirs.samples]
     assert np.allclose(data.images[:, 0, 0, 0].numpy(), expected, atol=1e-6)
-    assert data.notes == ("4 classes: .hidden 1, a 1, b 3, c 1 images",)
+    assert data.notes == (
+        "4 classes: .hidden 1, a 1, b 3, c 1 images",
+        f"skipped 1 file that is not an image: 1 without an image extension, e.g. {tmp_path / 'b' / 'notes.txt'}",
+    )
 
 
 def test_the_count_note_lists_twenty_classes_then_says_how_many_more(tmp_path):
@@ -254,7 +257,9 @@ def test_eight_bit_images_load_exactly_as_before(tmp_path):
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)).save(_mk(tmp_path / "a" / "rgb.png"))
     Image.fromarray(rng.integers(0, 256, (9, 30), dtype=np.uint8)).save(_mk(tmp_path / "a" / "gray.png"))
-    Image.fromarray(rng.integers(0, 256, (20, 20, 4), dtype=np.uint8)).save(_mk(tmp_path / "b" / "alpha.png"))
+    opaque = rng.integers(0, 256, (20, 20, 4), dtype=np.uint8)
+    opaque[..., 3] = 255  # an RGBA file with nothing transparent (transparency: tests/data/test_colour_folders.py)
+    Image.fromarray(opaque).save(_mk(tmp_path / "b" / "alpha.png"))
     Image.fromarray(rng.integers(0, 256, (16, 11, 3), dtype=np.uint8)).convert("P").save(_mk(tmp_path / "b" / "pal.png"))
     Image.fromarray(rng.integers(0, 256, (13, 13, 3), dtype=np.uint8)).save(_mk(tmp_path / "b" / "photo.jpg"), quality=90)
     Image.fromarray(rng.integers(0, 2, (12, 12), dtype=np.uint8) * 255).convert("1").save(_mk(tmp_path / "b" / "bits.bmp"))
