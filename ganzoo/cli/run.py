@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 from ganzoo.cli.console import RichReporter, out, say
-from ganzoo.registry.config import resolve
-from ganzoo.registry.overrides import refuse_repeats
+from ganzoo.registry.overrides import parse_overrides, refuse_repeats
 from ganzoo.registry.host import default_host
-from ganzoo.runs.launch import dry_run, start
+from ganzoo.runs.launch import dry_run, resolve_for_data, start
 from ganzoo import ranks
 from ganzoo.training import distributed
 
@@ -43,7 +42,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     refuse_repeats(args.overrides)  # the user's own; preset-from= then puts a study's best trial under them
     args.overrides = expand_preset_from(args.overrides)
     if args.dry_run:
-        result = dry_run(resolve(args.overrides, host), host)
+        cfg, data = resolve_for_data(parse_overrides(args.overrides), host)
+        result = dry_run(cfg, host, data)
         if args.json:
             print(json.dumps(result, indent=2))
         else:

@@ -3,7 +3,10 @@
 A preset may be a *recipe* for a combination of components: its ``for`` table names them
 (``for = { critic = "layernorm_cond", generator = "resnet", constraint = "gp" }``), and a run that
 names those components without a ``preset=`` starts from it instead of ``default``
-(:func:`base_preset`), so the design card's command gets settings made for its parts.
+(:func:`base_preset`), so the design card's command gets settings made for its parts. A preset with
+a ``when`` table is a recipe for data of a shape (``when = { channels = [3, 4], min_size = 48 }``):
+a run that names no preset and no recipe's components starts from it once its data is loaded and
+fits (:func:`data_recipe`; ``ganzoo.runs.launch.resolve_for_data``).
 
 The file's source is ``registry.toml`` at the top of the repository. An installed wheel carries a
 copy inside the ``ganzoo_plugins`` package (``setup.py`` puts it there when the wheel is built);
@@ -85,3 +88,34 @@ def base_preset(user: dict[str, Any]) -> tuple[str, str | None]:
     _, name = max(fitting)
     named = " ".join(f"{k}={v}" for k, v in presets()[name]["for"].items())
     return name, f"recipe: preset '{name}', the settings made for {named} (preset=default to start from the default instead)"
+
+
+WHEN_KEYS = ("channels", "min_size", "max_size")
+
+
+def _fits(when: dict[str, Any], channels: int, size: int) -> bool:
+    allowed = when.get("channels")
+    return (
+        (allowed is None or channels in (allowed if isinstance(allowed, list) else [allowed]))
+        and size >= int(when.get("min_size", 0))
+        and size <= int(when.get("max_size", size))
+    )
+
+
+def data_recipe(channels: int, size: int) -> tuple[str, str] | None:
+    """(preset, why) for data of ``channels`` x ``size`` x ``size``: the preset whose ``when`` table it
+    fits (the one with most conditions, then by name, when several do), or None."""
+    fitting = [
+        (len(p["when"]), name)
+        for name, p in presets().items()
+        if isinstance(p.get("when"), dict) and p["when"] and _fits(p["when"], channels, size)
+    ]
+    if not fitting:
+        return None
+    _, name = max(fitting)
+    when = presets()[name]["when"]
+    said = ", ".join(f"{k} {when[k]}" for k in WHEN_KEYS if k in when)
+    return name, (
+        f"recipe: preset '{name}', the settings made for data like this ({channels}x{size}x{size}; it asks for {said}); "
+        "preset=default to start from the default instead"
+    )

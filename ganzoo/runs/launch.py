@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ganzoo.errors import CheckpointError
+from ganzoo.components import ImageData
 from ganzoo.registry.build import build_models, count_params, load_data
+from ganzoo.registry.catalogue import data_recipe
 from ganzoo.registry.config import RunConfig, flatten, resolve
 from ganzoo.registry.overrides import parse_overrides
 from ganzoo.registry.resume import ALLOW_KEY, check_checkpoint, resume_config
@@ -28,9 +30,27 @@ from ganzoo.training.loop import Trainer
 from ganzoo.training.progress import Reporter
 
 
-def dry_run(cfg: RunConfig, host: PluginHost) -> dict[str, Any]:
+def resolve_for_data(user: dict[str, Any], host: PluginHost) -> tuple[RunConfig, ImageData | None]:
+    """The configuration of a new run, and its data when loading it was needed to choose.
+
+    With no ``preset=`` and no recipe for the named components, the data is loaded, and a preset whose
+    ``when`` table fits its shape (a colour recipe for 48 px and up, say) replaces ``default``; the
+    loaded data comes back when the chosen preset leaves the data's options as they were."""
+    cfg = resolve(user, host)
+    if "preset" in user or cfg.recipe:
+        return cfg, None
+    data = load_data(cfg, host)
+    picked = data_recipe(data.spec.channels, data.spec.size)
+    if picked is None:
+        return cfg, data
+    chosen = resolve({**user, "preset": picked[0]}, host)
+    chosen.recipe = picked[1]
+    return chosen, (data if chosen.components["data"] == cfg.components["data"] else None)
+
+
+def dry_run(cfg: RunConfig, host: PluginHost, data: ImageData | None = None) -> dict[str, Any]:
     """What ``--dry-run`` prints: the resolved config, data sizes and parameter counts."""
-    spec = load_data(cfg, host).spec
+    spec = (data or load_data(cfg, host)).spec
     models = build_models(cfg, spec, host)
     out = {
         "config": cfg.to_dict(),
@@ -54,7 +74,7 @@ def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = No
     if "resume" in user:
         allow = user.pop(ALLOW_KEY, None)
         return resume(Path(str(user.pop("resume"))).expanduser(), user, host, reporter, allow=allow)
-    cfg = resolve(user, host)  # refuses resume.allow= without resume=, as --dry-run does
+    cfg, data = resolve_for_data(user, host)  # refuses resume.allow= without resume=, as --dry-run does
     run_dir = (
         Path(cfg.out) if cfg.out else Path("runs") / folder.default_name(cfg.name("critic"), cfg.name("generator"), cfg.name("constraint"))
     )
@@ -62,7 +82,7 @@ def start(overrides: list[str], host: PluginHost, reporter: Reporter | None = No
     writer = ranks.is_writer()
     if writer:
         folder.check_new(run_dir, allow=(".lock",))  # a folder with more than our lock is refused before anything is built
-    trainer = Trainer(cfg, host, reporter)  # loads data and builds models: fails before any file is written
+    trainer = Trainer(cfg, host, reporter, data)  # loads data and builds models: fails before any file is written
     if cfg.recipe:
         trainer.note(cfg.recipe)
     if writer:

@@ -22,8 +22,9 @@ from typing import Any, Callable, Iterator
 
 from ganzoo.errors import ConfigError, GanzooError, Interrupted, StorageError, os_reason
 from ganzoo.registry.config import flatten, resolve
-from ganzoo.registry.overrides import axes, refuse_repeats
+from ganzoo.registry.overrides import axes, parse_overrides, refuse_repeats
 from ganzoo.registry.resume import RESUME_MAY_CHANGE, describe_diff, diff_configs
+from ganzoo.runs.launch import resolve_for_data
 from ganzoo.storage import checkpoint
 from ganzoo.storage.folder import Busy, lock, read_config, read_eval
 
@@ -125,7 +126,9 @@ def _changed(root: Path, combos: list[dict[str, str]], shared: list[str], host) 
         run_dir = root / run_name(combo)
         try:
             stored = flatten(read_config(run_dir)["config"])
-            wanted = flatten(resolve([*shared, *(f"{k}={v}" for k, v in combo.items()), f"out={run_dir}"], host).to_dict())
+            wanted = flatten(
+                resolve_for_data(parse_overrides([*shared, *(f"{k}={v}" for k, v in combo.items()), f"out={run_dir}"]), host)[0].to_dict()
+            )
         except ConfigError:  # no run there, or a refused combination: each is handled on its own
             continue
         diff = {k: v for k, v in diff_configs(stored, wanted).items() if k not in may_differ}

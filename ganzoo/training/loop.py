@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import torch
 
+from ganzoo.components import ImageData
 from ganzoo.registry.build import Models, build_models, count_params, load_data
 from ganzoo.registry.config import RunConfig
 from ganzoo.registry.host import PluginHost
@@ -43,12 +44,13 @@ class Recorder(Protocol):
 
 
 class Trainer:
-    def __init__(self, cfg: RunConfig, host: PluginHost, reporter: Reporter | None = None):
+    def __init__(self, cfg: RunConfig, host: PluginHost, reporter: Reporter | None = None, data: ImageData | None = None):
+        """``data``: the run's data when the caller has already loaded it (with this ``cfg``)."""
         self.cfg, self.host = cfg, host
         self.device = distributed.init(pick_device(cfg.train.device))  # no-op without torchrun
         self.reporter = reporter or PlainReporter()
         torch.manual_seed(cfg.seed)
-        self.data = load_data(cfg, host)
+        self.data = data if data is not None else load_data(cfg, host)
         self.spec = self.data.spec
         for line in self.data.notes:
             self.note(f"data={cfg.name('data')}: {line}")

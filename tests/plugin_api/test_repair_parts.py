@@ -61,6 +61,38 @@ def test_a_run_that_names_a_recipes_components_starts_from_it(recipes):
     assert named.preset == "default" and named.recipe is None and named.train.lr_d == 1e-3  # preset= is obeyed
 
 
+def test_a_run_whose_data_fits_a_when_table_starts_from_that_recipe(recipes, tmp_path):
+    from ganzoo.runs.launch import resolve_for_data, start
+
+    recipes["big"] = {
+        "when": {"channels": [3, 4], "min_size": 16},
+        "set": {**recipes["default"]["set"], "train.lr_d": 7e-3, "train.steps": 1, "train.sample_every": 0},
+    }
+    host = PluginHost(entry_points=[])
+    toy = ["data.n=16", "data.num_classes=3", "train.progress=false"]
+    picked, data = resolve_for_data(resolve_user([*toy, "data.size=16", "data.channels=3"]), host)
+    assert picked.preset == "big" and picked.train.lr_d == 7e-3 and "preset 'big'" in picked.recipe and "3x16x16" in picked.recipe
+    assert data is not None and data.spec.size == 16  # loaded once, handed on to the trainer
+    for other in (["data.size=8", "data.channels=3"], ["data.size=16", "data.channels=1"]):  # too small; grey
+        cfg, _ = resolve_for_data(resolve_user([*toy, *other]), host)
+        assert cfg.preset == "default" and cfg.recipe is None and cfg.train.lr_d == 1e-3
+    cfg, data = resolve_for_data(resolve_user([*toy, "data.size=16", "data.channels=3", "preset=default"]), host)
+    assert cfg.preset == "default" and data is None  # preset= is obeyed, and nothing is loaded to choose
+    cfg, _ = resolve_for_data(resolve_user([*toy, "data.size=16", "data.channels=3", "critic=layernorm_cond"]), host)
+    assert cfg.preset == "a"  # a recipe for the named components comes first
+    run = start([*toy, "data.size=16", "data.channels=3", f"out={tmp_path / 'r'}"], host)
+    import json
+
+    stored = json.loads((run / "config.json").read_text())["config"]
+    assert stored["preset"] == "big" and stored["train"]["lr_d"] == 7e-3
+
+
+def resolve_user(overrides):
+    from ganzoo.registry.overrides import parse_overrides
+
+    return parse_overrides(["data=synthetic", *overrides])
+
+
 @pytest.mark.parametrize("size", [8, 16, 28, 32])
 @pytest.mark.parametrize("layout,block", [("resnet", "preact"), ("seed", "seed"), ("resnet", "seed"), ("seed", "preact")])
 @pytest.mark.parametrize("join", ["noise", "map"])
