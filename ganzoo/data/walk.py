@@ -16,6 +16,7 @@ name; files with an image extension, in subfolders too), but the folders are wal
 
 Nothing here opens an image file: :func:`scan` returns the paths, labels and each file's size,
 modification time and inode (what the decoded cache is keyed by), and notes for the user.
+It is longer than 300 lines as ruff formats it: one walker class keeps the state its steps share.
 """
 
 from __future__ import annotations
