@@ -8,6 +8,7 @@ is a valid override of that configuration (``tests/diagnosis/test_doctor.py`` re
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ganzoo.diagnosis.evidence import RunEvidence, Seen, fmt
@@ -192,6 +193,40 @@ def conditioning_ignored(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
             "critic.encoder=projection",
         )
     return "the labels reach both networks, but the generator does not use them.", "generator.encoder=onehot_channel"
+
+
+def cheaper_steps(ev: RunEvidence) -> list[tuple[str, str]]:
+    """(why, key=value) for each way to make a generator step cheaper in this configuration: fewer
+    critic steps, a less frequent penalty (lazy regularisation), a smaller network (the larger one)."""
+    out = []
+    n = int(_f(ev, "train.n_critic", 1))
+    if n > 1:
+        out.append((f"{max(1, n // 2)} critic step{'s' if n // 2 > 1 else ''} instead of {n}", f"train.n_critic={max(1, n // 2)}"))
+    interval = ev.value("constraint.interval")
+    if _penalised(ev) and isinstance(interval, int) and interval < 4:
+        out.append((f"constraint={ev.value('constraint')}'s penalty every 4th critic step (lazy regularisation)", "constraint.interval=4"))
+    c, g = ev.params.get("critic"), ev.params.get("generator")
+    if isinstance(c, int) and isinstance(g, int) and c > 0 and g > 0:
+        big = "generator" if g >= c else "critic"
+        smaller = _size(ev, big, 0.5)
+        if smaller:
+            out.append((f"a {big} of half the width (it has {max(c, g):,} parameters against the other's {min(c, g):,})", smaller))
+    return out
+
+
+def out_of_time(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
+    n = seen.numbers
+    needed = math.ceil(n["minutes_needed"])
+    cheaper = cheaper_steps(ev)
+    cause = (
+        f"each generator step takes {fmt(n['seconds_per_step'])} s here, so train.steps={n['steps_planned']} does not fit in "
+        f"train.max_minutes={_v(n['max_minutes'])}: the run stopped at {n['done_share']:.0%} of its plan, whatever else its numbers show. "
+        + (f"Make each step cheaper ({'; '.join(why for why, _ in cheaper)}), or " if cheaper else "")
+        + f"give it the time the plan needs (train.max_minutes={needed})."
+    )
+    if cheaper and n["budget_short_by"] > 2:
+        return cause, " ".join(change for _, change in cheaper)
+    return cause, f"train.max_minutes={needed}"
 
 
 def too_slow(ev: RunEvidence, seen: Seen) -> tuple[str, str]:

@@ -14,7 +14,10 @@ scores, sample grids) are in :mod:`ganzoo.diagnosis.outcomes`.
 
 The table's order is the order of importance: the first finding is a run's main one. ``online``
 checks also run during training (:mod:`ganzoo.diagnosis.monitor`); ``hides`` lists findings that
-are only echoes of this one (a critic without signal also leaves the run "too slow"). The
+are only echoes of this one (a critic without signal also leaves the run "too slow"). A run that its
+time limit stopped far short of its planned steps (``out_of_time``) is named from its speed alone,
+after the failures no budget cures (NaN/Inf, no signal) and before the dynamics, which a run cut at
+a few percent of its plan leaves unfinished. The
 thresholds are in :mod:`ganzoo.diagnosis.thresholds`.
 """
 
@@ -26,7 +29,7 @@ from statistics import NormalDist, pstdev
 from typing import Any, Callable
 
 from ganzoo.diagnosis import advice, prose
-from ganzoo.diagnosis.outcomes import conditioning_ignored, healthy, mode_collapse, too_slow
+from ganzoo.diagnosis.outcomes import conditioning_ignored, healthy, mode_collapse, out_of_time, too_slow
 from ganzoo.diagnosis.evidence import FD_RATIO, RunEvidence, Seen, last_part, median, onset, rolling_medians
 from ganzoo.diagnosis.thresholds import (
     EXPLODING,
@@ -212,6 +215,14 @@ FINDINGS: tuple[Check, ...] = (
         advice.no_signal,
         online=True,
         hides=("penalty_dominates", "critic_overpowers", "generator_overpowers", "mode_collapse", "conditioning_ignored", "too_slow"),
+    ),
+    Check(
+        "out_of_time",
+        "too slow: stopped at its time limit far short of its planned steps",
+        out_of_time,
+        prose.out_of_time,
+        advice.out_of_time,
+        hides=("too_slow",),  # the quality-based "too slow" says the same, with less
     ),
     Check(
         "penalty_dominates",

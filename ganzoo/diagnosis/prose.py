@@ -126,6 +126,14 @@ def conditioning_ignored(n: Numbers) -> str:
     return "; ".join(parts) + "."
 
 
+def out_of_time(n: Numbers) -> str:
+    return (
+        f"train.max_minutes={fmt(n['max_minutes'])} stopped the run after {n['steps']} of its {n['steps_planned']} planned generator steps "
+        f"({n['done_share']:.0%}) at {fmt(n['steps_per_second'])} steps/s ({fmt(n['seconds_per_step'])} s each); at that speed the plan "
+        f"needs {fmt(n['minutes_needed'])} min, {fmt(n['budget_short_by'])}x the cap."
+    )
+
+
 def too_slow(n: Numbers) -> str:
     seconds, steps = n["seconds_per_step"], n["steps"]
     text = f"the run got {steps} generator steps" + (f" at {fmt(seconds)} s each ({fmt(seconds * steps / 60)} min)" if seconds else "")
