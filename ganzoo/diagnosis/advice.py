@@ -166,6 +166,35 @@ def generator_overpowers(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
     return f"the critic gets too few updates (train.n_critic={n}) to keep up.", f"train.n_critic={n + 1}"
 
 
+CHARACTERS = ("mnist5k", "mnist", "emnist", "kmnist")  # sets whose mirror images are not real characters (no data.flip)
+
+
+def critic_overfits(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
+    n = seen.numbers
+    images = n.get("train_images")
+    options = []
+    if ev.value("data.flip") is False and ev.value("data") not in CHARACTERS:
+        options.append(("mirrored images double what it sees", "data.flip=true"))
+    smaller = _size(ev, "critic", 0.5)
+    if smaller:
+        options.append(("a critic of half the width has less room to memorise", smaller))
+    options.append((f"stopping near step {seen.since}, before it memorised", f"train.steps={seen.since}"))
+    limit = ev.value("data.limit")
+    if limit:
+        options.insert(
+            0 if ev.split.get("images", 0) > limit else len(options),
+            (
+                f"more of the data (data.limit={_v(limit)} of {ev.split.get('images', '?')} images)",
+                f"data.limit={min(int(limit) * 4, int(ev.split.get('images') or limit * 4))}",
+            ),
+        )
+    cause = (
+        f"the critic memorises its {str(images) + ' ' if images else ''}training images rather than learning what makes an image real, "
+        f"so its signal to the generator degrades. What helps: {'; '.join(why for why, _ in options)}."
+    )
+    return cause, options[0][1]
+
+
 def mode_collapse(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
     lr_d, lr_g = _f(ev, "train.lr_d", 1e-4), _f(ev, "train.lr_g", 1e-4)
     if lr_g > lr_d:

@@ -18,3 +18,5 @@ CHANCE_LEVEL = 1.2  # class consistency at or below this many times chance (1/K)
 POOR_FD = 30.0  # Fréchet distance this many times the real-vs-real floor, or more: poor quality
 SHORT_OF_PLAN = 0.5  # a run stopped by train.max_minutes after at most this share of train.steps: out of time
 AT_CAP = 0.9  # ... and its last step line's training time is at least this share of the cap (it was the cap that stopped it)
+OVERFIT = 0.3  # (training real - held-out real) / (training real - generated) mean critic scores at least this over the last third ...
+OVERFIT_GROWTH = 0.2  # ... and this much above its level over the first 3 probes (Karras et al. 2020's r_v)
