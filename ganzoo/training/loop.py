@@ -21,7 +21,7 @@ from ganzoo.registry.build import Models, build_models, count_params, load_data
 from ganzoo.registry.config import RunConfig
 from ganzoo.registry.host import PluginHost
 from ganzoo.errors import Interrupted
-from ganzoo import faults, ranks
+from ganzoo import faults, misconfig, ranks
 from ganzoo.training import diagnostics, distributed, holdout, signals, speed
 from ganzoo.training.batches import Batches, pick_device
 from ganzoo.training.ema import EMA
@@ -52,6 +52,10 @@ class Trainer:
         self.spec = self.data.spec
         for line in self.data.notes:
             self.note(f"data={cfg.name('data')}: {line}")
+        corpus_fault = misconfig.active()  # GANZOO_CORPUS_FAULT: the doctor's corpus only
+        if corpus_fault is not None:
+            self.note(misconfig.describe(corpus_fault) or "", "warning")
+        self.data = misconfig.apply_to_data(self.data, corpus_fault)
         t = cfg.train
         self.data, held, self.split, notes = holdout.split(self.data, getattr(cfg.options("data"), "limit", None), t.holdout_every > 0)
         for line in notes:
@@ -62,6 +66,7 @@ class Trainer:
             self.note(precision.reason)  # train.precision=auto: what it picked, and why
         self.critic = self.models.critic.to(self.device)
         self.generator = self.models.generator.to(self.device)
+        misconfig.apply_to_models(self.critic, self.generator, corpus_fault)
         if t.sync_bn:
             self.critic, self.generator = (distributed.sync_batchnorm(m, self.device) for m in (self.critic, self.generator))
             self.models.critic, self.models.generator = self.critic, self.generator
