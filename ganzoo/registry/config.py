@@ -78,7 +78,7 @@ class TrainConfig(Config):
     holdout_every: int = Field(
         0,
         ge=0,
-        description="hold 5% of the real images (at most 256) out of training and, every K generator steps, log the critic's mean "
+        description="hold 5% of the real images (at most 128) out of training and, every K generator steps, log the critic's mean "
         "score on them, on as many training images and on generated ones (real_score_heldout, real_score_train, fake_score_probe): "
         "ganzoo doctor reads a growing gap as the critic overfitting; 0: off, every image is trained on",
     )

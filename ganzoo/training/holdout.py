@@ -3,7 +3,7 @@
 
 :func:`split` draws one fixed shuffle of the dataset (seed 0, the same for every run seed, so runs
 of several seeds train on the same images): the first ``k`` images are held out when
-``train.holdout_every`` is on (``k`` = 5% of the dataset, at most 256; none, with a note, when that
+``train.holdout_every`` is on (``k`` = 5% of the dataset, at most 128; none, with a note, when that
 is under :data:`MIN_HELD_OUT`), and the training set is the rest, or its first ``data.limit`` images.
 With neither option the data is returned untouched, so a run without them trains exactly as before.
 
@@ -28,7 +28,7 @@ from torch import nn
 from ganzoo.errors import ConfigError
 from ganzoo.imagedata import ImageData
 
-SHARE, MOST, MIN_HELD_OUT = 0.05, 256, 16  # held out: 5% of the dataset, at most 256, and none below 16
+SHARE, MOST, MIN_HELD_OUT = 0.05, 128, 16  # held out: 5% of the dataset, at most 128, and none below 16
 SPLIT_SEED = 0
 
 

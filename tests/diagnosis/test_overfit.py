@@ -51,7 +51,10 @@ def test_without_the_options_the_data_is_untouched_and_small_sets_hold_nothing_o
 def test_the_probe_changes_no_number_of_the_training(tmp_path, host):
     lines = {}
     for every in (2, 3):
-        run = start([*BASE, "critic=dcgan", "critic.norm=batch", "constraint=none", f"train.holdout_every={every}", f"out={tmp_path / str(every)}"], host)
+        run = start(
+            [*BASE, "critic=dcgan", "critic.norm=batch", "constraint=none", f"train.holdout_every={every}", f"out={tmp_path / str(every)}"],
+            host,
+        )
         lines[every] = [r for r in read_metrics(run / "metrics.jsonl") if "loss_d" in r]
     core = ("loss_d", "wasserstein", "loss_g", "real_score", "grad_critic")
     assert [[r[k] for k in core] for r in lines[2]] == [[r[k] for k in core] for r in lines[3]]
