@@ -90,6 +90,12 @@ class SamplingConfig(Config):
         description="class-balanced sampling: each epoch draws N images with replacement, every class equally "
         "likely, for folders with far more images in some classes (the images per class are listed when a run starts)",
     )
+    limit: int | None = Field(
+        None,
+        ge=1,
+        description="train on this many images of the set only (the first of one fixed shuffle, the same for every run seed; "
+        "evaluation still uses the whole set): a small-data run, where a critic can memorise its training images",
+    )
 
 
 class FolderConfig(SamplingConfig):

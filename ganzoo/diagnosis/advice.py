@@ -8,6 +8,7 @@ is a valid override of that configuration (``tests/diagnosis/test_doctor.py`` re
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ganzoo.diagnosis.evidence import RunEvidence, Seen, fmt
@@ -165,6 +166,35 @@ def generator_overpowers(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
     return f"the critic gets too few updates (train.n_critic={n}) to keep up.", f"train.n_critic={n + 1}"
 
 
+CHARACTERS = ("mnist5k", "mnist", "emnist", "kmnist")  # sets whose mirror images are not real characters (no data.flip)
+
+
+def critic_overfits(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
+    n = seen.numbers
+    images = n.get("train_images")
+    options = []
+    if ev.value("data.flip") is False and ev.value("data") not in CHARACTERS:
+        options.append(("mirrored images double what it sees", "data.flip=true"))
+    smaller = _size(ev, "critic", 0.5)
+    if smaller:
+        options.append(("a critic of half the width has less room to memorise", smaller))
+    options.append((f"stopping near step {seen.since}, before it memorised", f"train.steps={seen.since}"))
+    limit = ev.value("data.limit")
+    if limit:
+        options.insert(
+            0 if ev.split.get("images", 0) > limit else len(options),
+            (
+                f"more of the data (data.limit={_v(limit)} of {ev.split.get('images', '?')} images)",
+                f"data.limit={min(int(limit) * 4, int(ev.split.get('images') or limit * 4))}",
+            ),
+        )
+    cause = (
+        f"the critic memorises its {str(images) + ' ' if images else ''}training images rather than learning what makes an image real, "
+        f"so its signal to the generator degrades. What helps: {'; '.join(why for why, _ in options)}."
+    )
+    return cause, options[0][1]
+
+
 def mode_collapse(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
     lr_d, lr_g = _f(ev, "train.lr_d", 1e-4), _f(ev, "train.lr_g", 1e-4)
     if lr_g > lr_d:
@@ -192,6 +222,40 @@ def conditioning_ignored(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
             "critic.encoder=projection",
         )
     return "the labels reach both networks, but the generator does not use them.", "generator.encoder=onehot_channel"
+
+
+def cheaper_steps(ev: RunEvidence) -> list[tuple[str, str]]:
+    """(why, key=value) for each way to make a generator step cheaper in this configuration: fewer
+    critic steps, a less frequent penalty (lazy regularisation), a smaller network (the larger one)."""
+    out = []
+    n = int(_f(ev, "train.n_critic", 1))
+    if n > 1:
+        out.append((f"{max(1, n // 2)} critic step{'s' if n // 2 > 1 else ''} instead of {n}", f"train.n_critic={max(1, n // 2)}"))
+    interval = ev.value("constraint.interval")
+    if _penalised(ev) and isinstance(interval, int) and interval < 4:
+        out.append((f"constraint={ev.value('constraint')}'s penalty every 4th critic step (lazy regularisation)", "constraint.interval=4"))
+    c, g = ev.params.get("critic"), ev.params.get("generator")
+    if isinstance(c, int) and isinstance(g, int) and c > 0 and g > 0:
+        big = "generator" if g >= c else "critic"
+        smaller = _size(ev, big, 0.5)
+        if smaller:
+            out.append((f"a {big} of half the width (it has {max(c, g):,} parameters against the other's {min(c, g):,})", smaller))
+    return out
+
+
+def out_of_time(ev: RunEvidence, seen: Seen) -> tuple[str, str]:
+    n = seen.numbers
+    needed = math.ceil(n["minutes_needed"])
+    cheaper = cheaper_steps(ev)
+    cause = (
+        f"each generator step takes {fmt(n['seconds_per_step'])} s here, so train.steps={n['steps_planned']} does not fit in "
+        f"train.max_minutes={_v(n['max_minutes'])}: the run stopped at {n['done_share']:.0%} of its plan, whatever else its numbers show. "
+        + (f"Make each step cheaper ({'; '.join(why for why, _ in cheaper)}), or " if cheaper else "")
+        + f"give it the time the plan needs (train.max_minutes={needed})."
+    )
+    if cheaper and n["budget_short_by"] > 2:
+        return cause, " ".join(change for _, change in cheaper)
+    return cause, f"train.max_minutes={needed}"
 
 
 def too_slow(ev: RunEvidence, seen: Seen) -> tuple[str, str]:

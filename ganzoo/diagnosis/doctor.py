@@ -97,7 +97,8 @@ def notes(ev: RunEvidence) -> list[str]:
         )
     if not ev.evals:
         out.append(
-            "no quality scores: mode collapse, ignored conditioning and 'too slow' need them; run ganzoo eval RUN "
+            "no quality scores: mode collapse, ignored conditioning and 'too slow' (beyond a run its time limit stopped far short "
+            "of its steps) need them; run ganzoo eval RUN "
             "(or train with train.eval_every=K)."
         )
     return out

@@ -39,6 +39,7 @@ class RunEvidence:
     grids: list[tuple[int, Path]] = field(default_factory=list)  # (step, samples/step-N.png), oldest first
     run: str = ""
     bad_lines: list[int] = field(default_factory=list)  # lines of metrics.jsonl that are not step records (damaged, cut short)
+    split: dict[str, Any] = field(default_factory=dict)  # data.limit / train.holdout_every: images, train_images, heldout_images
 
     @classmethod
     def read(cls, run_dir: Path) -> "RunEvidence":
@@ -55,7 +56,8 @@ class RunEvidence:
             evals = sorted([e for e in evals if e[0] != at] + [(at, final)], key=lambda e: e[0])
         grids = sorted((int(m.group(1)), p) for p in (run_dir / "samples").glob("step-*.png") if (m := STEP_NAME.fullmatch(p.stem)))
         params = record.get("params") if isinstance(record.get("params"), dict) else {}
-        return cls(flatten(record["config"]), steps, dict(record["data"]), params, evals, grids, run_dir.name, bad)
+        split = record.get("split") if isinstance(record.get("split"), dict) else {}
+        return cls(flatten(record["config"]), steps, dict(record["data"]), params, evals, grids, run_dir.name, bad, split)
 
     @classmethod
     def live(cls, config: dict[str, Any], steps: list[dict[str, Any]], evals: list[tuple[int, dict[str, Any]]] = ()) -> "RunEvidence":

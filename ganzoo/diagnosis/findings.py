@@ -14,7 +14,10 @@ scores, sample grids) are in :mod:`ganzoo.diagnosis.outcomes`.
 
 The table's order is the order of importance: the first finding is a run's main one. ``online``
 checks also run during training (:mod:`ganzoo.diagnosis.monitor`); ``hides`` lists findings that
-are only echoes of this one (a critic without signal also leaves the run "too slow"). The
+are only echoes of this one (a critic without signal also leaves the run "too slow"). A run that its
+time limit stopped far short of its planned steps (``out_of_time``) is named from its speed alone,
+after the failures no budget cures (NaN/Inf, no signal) and before the dynamics, which a run cut at
+a few percent of its plan leaves unfinished. The
 thresholds are in :mod:`ganzoo.diagnosis.thresholds`.
 """
 
@@ -26,11 +29,13 @@ from statistics import NormalDist, pstdev
 from typing import Any, Callable
 
 from ganzoo.diagnosis import advice, prose
-from ganzoo.diagnosis.outcomes import conditioning_ignored, healthy, mode_collapse, too_slow
+from ganzoo.diagnosis.outcomes import conditioning_ignored, healthy, mode_collapse, out_of_time, too_slow
 from ganzoo.diagnosis.evidence import FD_RATIO, RunEvidence, Seen, last_part, median, onset, rolling_medians
 from ganzoo.diagnosis.thresholds import (
     EXPLODING,
     OSCILLATING,
+    OVERFIT,
+    OVERFIT_GROWTH,
     PENALTY_SHARE,
     RIGHT,
     SATURATED,
@@ -202,6 +207,39 @@ def generator_overpowers(ev: RunEvidence) -> Seen | None:
     )
 
 
+def overfit_gap(r: dict[str, Any]) -> float:
+    """How far the critic scores held-out real images below its training images, as a share of how far
+    it scores generated images below them: 0 when it generalises, 1 when held-out digits look as fake
+    to it as generated ones (Karras et al. 2020's r_v); scale-free."""
+    spread = abs(r["real_score_train"] - r["fake_score_probe"])
+    return (r["real_score_train"] - r["real_score_heldout"]) / max(spread, 1e-12)
+
+
+def critic_overfits(ev: RunEvidence) -> Seen | None:
+    recs = ev.records("real_score_train", "real_score_heldout", "fake_score_probe")
+    if len(recs) < 6:
+        return None
+    first, last = recs[:3], last_part(recs)  # the first probes: before a critic can have memorised anything
+    early, late = median([overfit_gap(r) for r in first]), median([overfit_gap(r) for r in last])
+    since = onset(recs, lambda r: overfit_gap(r) >= OVERFIT, share=0.7, least=3)
+    if late < OVERFIT or late - early < OVERFIT_GROWTH or since is None:
+        return None
+    numbers = {
+        "since": since,
+        "last_step": ev.last_step,
+        "probes": len(recs),
+        "gap_early": early,
+        "gap_late": late,
+        "early_to_step": first[-1]["step"],
+        "late_from_step": last[0]["step"],
+        "real_score_train": median([r["real_score_train"] for r in last]),
+        "real_score_heldout": median([r["real_score_heldout"] for r in last]),
+        "fake_score_probe": median([r["fake_score_probe"] for r in last]),
+    }
+    numbers.update({k: ev.split[k] for k in ("train_images", "heldout_images") if isinstance(ev.split.get(k), int)})
+    return Seen(since, numbers)
+
+
 FINDINGS: tuple[Check, ...] = (
     Check("numerical", "numerical trouble", numerical, prose.numerical, advice.numerical, online=True),
     Check(
@@ -212,6 +250,14 @@ FINDINGS: tuple[Check, ...] = (
         advice.no_signal,
         online=True,
         hides=("penalty_dominates", "critic_overpowers", "generator_overpowers", "mode_collapse", "conditioning_ignored", "too_slow"),
+    ),
+    Check(
+        "out_of_time",
+        "too slow: stopped at its time limit far short of its planned steps",
+        out_of_time,
+        prose.out_of_time,
+        advice.out_of_time,
+        hides=("too_slow",),  # the quality-based "too slow" says the same, with less
     ),
     Check(
         "penalty_dominates",
@@ -239,6 +285,14 @@ FINDINGS: tuple[Check, ...] = (
         advice.generator_overpowers,
         online=True,
         hides=("conditioning_ignored", "too_slow"),
+    ),
+    Check(
+        "critic_overfits",
+        "the critic overfits its training images",
+        critic_overfits,
+        prose.critic_overfits,
+        advice.critic_overfits,
+        online=True,
     ),
     Check("mode_collapse", "mode collapse", mode_collapse, prose.mode_collapse, advice.mode_collapse, online=True, hides=("too_slow",)),
     Check("too_slow", "too slow to learn in this budget", too_slow, prose.too_slow, advice.too_slow),

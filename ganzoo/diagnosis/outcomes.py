@@ -9,7 +9,7 @@ from typing import Any
 
 from ganzoo.diagnosis.evidence import CLASS_ACC, DIVERSITY, FD_RATIO, RunEvidence, Seen, last_part, median
 from ganzoo.diagnosis.grids import spreads
-from ganzoo.diagnosis.thresholds import CHANCE_LEVEL, COLLAPSED_GRID, POOR_FD, SAME_ROWS
+from ganzoo.diagnosis.thresholds import AT_CAP, CHANCE_LEVEL, COLLAPSED_GRID, POOR_FD, SAME_ROWS, SHORT_OF_PLAN
 from ganzoo.evaluation.metrics import COLLAPSE, QUALITY
 
 
@@ -62,6 +62,36 @@ def conditioning_ignored(ev: RunEvidence) -> Seen | None:
             numbers.update(grid_rows=rows, grid_columns=cols, grid_step=at)
             starts.append(at)
     return Seen(min(starts), numbers) if starts else None
+
+
+def out_of_time(ev: RunEvidence) -> Seen | None:
+    """The run was stopped by ``train.max_minutes`` after at most SHORT_OF_PLAN of ``train.steps``: from
+    its speed alone (no quality score needed): the steps done and planned, the steps per second, and
+    the minutes the plan needed at that speed against the cap."""
+    cap, planned = ev.value("train.max_minutes"), ev.value("train.steps")
+    if not isinstance(cap, (int, float)) or not isinstance(planned, int) or not ev.steps:
+        return None
+    done = ev.last_step
+    timed = [t for r in ev.steps if isinstance(t := r.get("time"), (int, float))]
+    used = timed[-1] if timed else None
+    seconds = ev.seconds_per_step()
+    if done >= planned or done > SHORT_OF_PLAN * planned or used is None or used < AT_CAP * 60 * cap or not seconds:
+        return None
+    needed = planned * seconds / 60
+    return Seen(
+        None,
+        {
+            "steps": done,
+            "steps_planned": planned,
+            "done_share": done / planned,
+            "steps_per_second": 1 / seconds,
+            "seconds_per_step": seconds,
+            "minutes_used": used / 60,
+            "max_minutes": float(cap),
+            "minutes_needed": needed,
+            "budget_short_by": needed / cap,
+        },
+    )
 
 
 def too_slow(ev: RunEvidence) -> Seen | None:

@@ -93,6 +93,17 @@ def generator_overpowers(n: Numbers) -> str:
     )
 
 
+def critic_overfits(n: Numbers) -> str:
+    held = f"the {n['heldout_images']} held-out real images" if "heldout_images" in n else "the held-out real images"
+    trained = f" ({n['train_images']} images)" if "train_images" in n else ""
+    return (
+        f"from step {n['since']} the critic scored {held} below its training images{trained}: over steps {n['late_from_step']}-"
+        f"{n['last_step']} by {fmt(n['gap_late'])} of the distance from training to generated images (median of the probes; "
+        f"{fmt(n['gap_early'])} up to step {n['early_to_step']}); mean scores: training {fmt(n['real_score_train'])}, held-out "
+        f"{fmt(n['real_score_heldout'])}, generated {fmt(n['fake_score_probe'])} ({n['probes']} probes)."
+    )
+
+
 def mode_collapse(n: Numbers) -> str:
     parts = []
     if DIV in n:
@@ -124,6 +135,14 @@ def conditioning_ignored(n: Numbers) -> str:
             f"standard deviation) against {fmt(n['grid_columns'])} within a row: the label barely changes the image"
         )
     return "; ".join(parts) + "."
+
+
+def out_of_time(n: Numbers) -> str:
+    return (
+        f"train.max_minutes={fmt(n['max_minutes'])} stopped the run after {n['steps']} of its {n['steps_planned']} planned generator steps "
+        f"({n['done_share']:.0%}) at {fmt(n['steps_per_second'])} steps/s ({fmt(n['seconds_per_step'])} s each); at that speed the plan "
+        f"needs {fmt(n['minutes_needed'])} min, {fmt(n['budget_short_by'])}x the cap."
+    )
 
 
 def too_slow(n: Numbers) -> str:

@@ -16,3 +16,7 @@ COLLAPSED_GRID = 1 / 3  # the grid's columns vary this share of their most, or l
 SAME_ROWS = 0.05  # the grid's rows vary this share of its columns, or less
 CHANCE_LEVEL = 1.2  # class consistency at or below this many times chance (1/K) is chance level
 POOR_FD = 30.0  # Fréchet distance this many times the real-vs-real floor, or more: poor quality
+SHORT_OF_PLAN = 0.5  # a run stopped by train.max_minutes after at most this share of train.steps: out of time
+AT_CAP = 0.9  # ... and its last step line's training time is at least this share of the cap (it was the cap that stopped it)
+OVERFIT = 0.3  # (training real - held-out real) / (training real - generated) mean critic scores at least this over the last third ...
+OVERFIT_GROWTH = 0.2  # ... and this much above its level over the first 3 probes (Karras et al. 2020's r_v)

@@ -75,6 +75,13 @@ class TrainConfig(Config):
         description="log the evidence ganzoo doctor reads (critic scores, gradient norms per block, penalty share, ...) into "
         "metrics.jsonl every K generator steps (0: never); it changes no weights",
     )
+    holdout_every: int = Field(
+        0,
+        ge=0,
+        description="hold 5% of the real images (at most 128) out of training and, every K generator steps, log the critic's mean "
+        "score on them, on as many training images and on generated ones (real_score_heldout, real_score_train, fake_score_probe): "
+        "ganzoo doctor reads a growing gap as the critic overfitting; 0: off, every image is trained on",
+    )
     tensorboard: bool = Field(
         False,
         description="also write TensorBoard event files into the run folder (needs the tensorboard extra: pip install "

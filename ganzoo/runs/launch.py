@@ -133,7 +133,8 @@ def _train(trainer: Trainer, run_dir: Path) -> None:
         with trainer.host.blamed(doing):
             trainer.fit()
         return
-    folder.write_config(run_dir, {**state.header(trainer), "params": trainer.params()})
+    split = {"split": trainer.split} if trainer.split else {}  # data.limit, train.holdout_every: the images trained on and held out
+    folder.write_config(run_dir, {**state.header(trainer), "params": trainer.params(), **split})
     recorder = RunRecorder(run_dir, trainer)
     try:
         with trainer.host.blamed(doing):

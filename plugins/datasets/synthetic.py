@@ -11,7 +11,7 @@ class Synthetic(ganzoo.Dataset):
     description = "random tensors: one fixed pattern per class plus noise, any size (tests, benchmarks)"
     reference = "ganzoo test data (no paper)"
 
-    class Config(ganzoo.Config):
+    class Config(ganzoo.SamplingConfig):  # also data.flip, data.balance, data.limit
         num_classes: int = Field(10, ge=1, le=10000, description="number of classes")
         size: int = Field(28, ge=4, le=1024, description="image height and width")
         channels: int = Field(1, ge=1, le=4, description="image channels")
