@@ -2,6 +2,7 @@
 ``ganzoo doctor`` names it.
 
     python benchmarks/doctor_corpus.py [--out benchmarks/doctor_corpus] [--slice N] [--jobs J] [--no-eval] [--list]
+    python benchmarks/doctor_corpus.py --advice [--seeds 1]   # then: does the doctor's first change help?
 
 Each run is a recipe (:data:`RECIPES`: the default conditional DCGAN and the seed-repaired WGAN-GP on
 ``mnist5k``, and two small synthetic ones) with a fault (:data:`FAULTS`: config overrides,
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from statistics import median
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -263,6 +265,68 @@ def markdown(scores: dict) -> str:
     return "\n".join(text)
 
 
+def advised(run: Run, out: Path) -> tuple[str, ...] | None:
+    """The run's overrides with the doctor's first change applied (``key=value key=value``), or None
+    when its first finding is ``healthy`` or has no change to try."""
+    path = out / "runs" / run.id / "doctor.json"
+    if not path.exists():
+        return None
+    findings = json.loads(path.read_text())["findings"]
+    if not findings or findings[0]["key"] == "healthy" or not findings[0].get("change"):
+        return None
+    return merge(run.overrides, findings[0]["change"].split())
+
+
+def advice_runs(runs: list[Run], out: Path, seeds: int) -> list[Run]:
+    """For each corpus run of seed < ``seeds`` with a finding, the same run with its first change applied
+    (the same budget, seed and injected fault): a run of its own, kept under ``out/advice/``."""
+    found = []
+    for r in runs:
+        over = advised(r, out) if r.seed < seeds else None
+        if over is not None:
+            found.append(Run(r.id, r.label, r.recipe, r.seed, over, r.env, r.expect))
+    return found
+
+
+KID = "kid"  # the yardstick's headline distance: a change helped when it lowered it
+
+
+def advice_score(runs: list[Run], out: Path) -> dict:
+    """Per advised run: the first finding, the change, KID and class consistency before and after;
+    the share whose KID fell, and the median changes."""
+    rows = []
+    for r in runs:
+        before, after = out / "runs" / r.id / "eval.json", out / "advice" / "runs" / r.id / "eval.json"
+        first = json.loads((out / "runs" / r.id / "doctor.json").read_text())["findings"][0]
+        row = {"id": r.id, "label": r.label, "finding": first["key"], "change": first["change"]}
+        if before.exists() and after.exists():
+            b, a = json.loads(before.read_text()), json.loads(after.read_text())
+            row.update(kid_before=b[KID], kid_after=a[KID], class_acc_before=b["class_acc"], class_acc_after=a["class_acc"])
+            row["helped"] = a[KID] < b[KID]
+        rows.append(row)
+    scored = [x for x in rows if "helped" in x]
+    return {
+        "runs": rows,
+        "scored": len(scored),
+        "helped": sum(x["helped"] for x in scored),
+        "median_kid_change": median(x["kid_after"] - x["kid_before"] for x in scored) if scored else None,
+        "median_class_acc_change": median(x["class_acc_after"] - x["class_acc_before"] for x in scored) if scored else None,
+    }
+
+
+def advice_markdown(s: dict) -> str:
+    n = s["scored"]
+    text = [f"advised changes that lowered KID: {s['helped']}/{n}" + (f" ({s['helped'] / n:.0%})" if n else ""), ""]
+    if n:
+        text += [f"median change: KID {s['median_kid_change']:+.3f}, class consistency {s['median_class_acc_change']:+.3f}", ""]
+    text += ["| run | first finding | change | KID before -> after | class consistency before -> after |", "|---|---|---|---|---|"]
+    for x in s["runs"]:
+        kid = f"{x['kid_before']:.3f} -> {x['kid_after']:.3f}" if "helped" in x else "not scored"
+        acc = f"{x['class_acc_before']:.3f} -> {x['class_acc_after']:.3f}" if "helped" in x else ""
+        text.append(f"| {x['id']} | {x['finding']} | `{x['change']}` | {kid} | {acc} |")
+    return "\n".join(text) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=OUT, help="where the small outputs and the score tables go")
@@ -272,10 +336,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="runs at a time (each on one thread)")
     p.add_argument("--no-eval", action="store_true", help="skip ganzoo eval (the quality-based findings then cannot be named)")
     p.add_argument("--list", action="store_true", help="print the runs and exit")
+    p.add_argument("--advice", action="store_true", help="rerun the finished runs with the doctor's first change and score that")
+    p.add_argument("--seeds", type=int, default=1, help="with --advice: only runs of seeds below this")
     args = p.parse_args(argv)
     runs = pick(plan(), args.slice)
     if args.only:
         runs = [r for r in runs if r.label in args.only.split(",")]
+    if args.advice:
+        runs = advice_runs(runs, args.out, args.seeds)
     if args.list:
         for r in runs:
             print(r.id, " ".join(f"{k}={v}" for k, v in r.env), " ".join(r.overrides))
@@ -284,13 +352,21 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="doctor-corpus-"))
     work.mkdir(parents=True, exist_ok=True)
 
+    target = args.out / "advice" if args.advice else args.out
+
     def one(r: Run) -> dict:
-        x = run_one(r, args.out, work, evaluate=not args.no_eval)
+        x = run_one(r, target, work, evaluate=not args.no_eval)
         print(f"{r.id}: {x.get('findings')} ({x.get('seconds_total')} s)", flush=True)
         return x
 
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         results = list(pool.map(one, runs))
+    if args.advice:
+        scored = advice_score(runs, args.out)
+        (target / "advice.json").write_text(json.dumps(scored, indent=1))
+        (target / "advice.md").write_text(advice_markdown(scored))
+        print(advice_markdown(scored))
+        return 0
     scores = score(results, runs)
     (args.out / "score.json").write_text(json.dumps(scores, indent=1))
     (args.out / "score.md").write_text(markdown(scores))

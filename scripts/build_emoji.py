@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     blob = a.tarball.read_bytes() if a.tarball else fetch(URL)
     check(blob)
     counts = build(blob, a.out, a.per_class)
-    print(f"{sum(counts.values())} images in {len(counts)} classes under {a.out}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(
+        f"{sum(counts.values())} images in {len(counts)} classes under {a.out}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    )
     return 0
 
 

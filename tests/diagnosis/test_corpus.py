@@ -58,3 +58,30 @@ def test_the_plan_covers_every_fault_and_splits_in_halves():
         keys = [o.partition("=")[0] for o in r.overrides]
         assert len(keys) == len(set(keys)), r.id
     assert [r.label for r in corpus.pick(runs, 1)].count("healthy") == 1
+
+
+def test_advice_reruns_a_run_with_the_doctors_first_change_and_scores_it_by_kid(tmp_path):
+    out = tmp_path / "out"
+    runs = [
+        corpus.Run(f"r{i}", "lr_d_high", "tiny", seed, ("train.lr_d=0.5", "train.steps=9"), (), ("critic_overpowers",))
+        for i, seed in enumerate((0, 0, 1))
+    ]
+    changes = {
+        "r0": ("critic_overpowers", "train.lr_d=0.005 train.n_critic=2"),
+        "r1": ("healthy", ""),
+        "r2": ("critic_overpowers", "train.lr_d=0.01"),
+    }
+    for run_id, (key, change) in changes.items():
+        (out / "runs" / run_id).mkdir(parents=True)
+        (out / "runs" / run_id / "doctor.json").write_text(json.dumps({"findings": [{"key": key, "change": change}]}))
+    advised = corpus.advice_runs(runs, out, seeds=1)
+    assert [r.id for r in advised] == ["r0"]  # r1 is healthy, r2's seed is not asked for
+    assert sorted(advised[0].overrides) == ["train.lr_d=0.005", "train.n_critic=2", "train.steps=9"]  # the change replaces; same budget
+    for where, kid, acc in (("runs", 2.0, 0.5), ("advice/runs", 1.5, 0.6)):
+        (out / where / "r0").mkdir(parents=True, exist_ok=True)
+        (out / where / "r0" / "eval.json").write_text(json.dumps({"kid": kid, "class_acc": acc}))
+    scored = corpus.advice_score(advised, out)
+    assert (scored["scored"], scored["helped"]) == (1, 1) and scored["median_kid_change"] == pytest.approx(-0.5)
+    (out / "advice/runs/r0/eval.json").write_text(json.dumps({"kid": 2.5, "class_acc": 0.7}))
+    assert corpus.advice_score(advised, out)["helped"] == 0  # a higher KID did not help, whatever class consistency did
+    assert "0/1" in corpus.advice_markdown(corpus.advice_score(advised, out))

@@ -45,3 +45,16 @@ def test_wgan_gp_paper_preset_has_algorithm_1_defaults(host):
     cfg = resolve(["preset=wgan-gp-paper"], host)
     assert (cfg.train.lr_d, cfg.train.lr_g, cfg.train.betas, cfg.train.n_critic) == (1e-4, 1e-4, (0.0, 0.9), 5)
     assert cfg.name("constraint") == "gp" and cfg.options("constraint").weight == 10.0
+
+
+@pytest.mark.parametrize("preset", sorted(p for p, e in load_catalogue()["presets"].items() if "when" in e))
+def test_a_data_recipes_when_table_uses_only_known_conditions_and_is_picked_for_fitting_data(preset):
+    from ganzoo.registry.catalogue import WHEN_KEYS, data_recipe
+
+    when = load_catalogue()["presets"][preset]["when"]
+    assert when and set(when) <= set(WHEN_KEYS), when  # a misspelled condition would silently never apply
+    channels = when.get("channels", [3])
+    size = int(when.get("min_size", 28))
+    picked = data_recipe(channels[0] if isinstance(channels, list) else channels, size)
+    assert picked is not None and picked[0] == preset
+    assert data_recipe(1, 28) is None  # the embedded digits keep the default preset
