@@ -102,6 +102,12 @@ def _fits(when: dict[str, Any], channels: int, size: int) -> bool:
     )
 
 
+def _said(key: str, value: Any) -> str:
+    if key == "channels":
+        return " or ".join(str(v) for v in (value if isinstance(value, list) else [value])) + " channels"
+    return f"{'at least' if key == 'min_size' else 'at most'} {value} px"
+
+
 def data_recipe(channels: int, size: int) -> tuple[str, str] | None:
     """(preset, why) for data of ``channels`` x ``size`` x ``size``: the preset whose ``when`` table it
     fits (the one with most conditions, then by name, when several do), or None."""
@@ -114,8 +120,8 @@ def data_recipe(channels: int, size: int) -> tuple[str, str] | None:
         return None
     _, name = max(fitting)
     when = presets()[name]["when"]
-    said = ", ".join(f"{k} {when[k]}" for k in WHEN_KEYS if k in when)
+    said = ", ".join(_said(k, when[k]) for k in WHEN_KEYS if k in when)
     return name, (
-        f"recipe: preset '{name}', the settings made for data like this ({channels}x{size}x{size}; it asks for {said}); "
+        f"recipe: preset '{name}', the settings made for data like this: {channels}x{size}x{size}, and it is for {said}; "
         "preset=default to start from the default instead"
     )
