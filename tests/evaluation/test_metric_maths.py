@@ -97,3 +97,27 @@ def test_class_consistency_by_class_names_the_worst_class_and_skips_absent_ones(
     assert out["class_acc_min"] == 0.75
     fake = (s([0, 1], [0, 0]), s([0, 1], [0, 0]))
     assert by_class(real, fake)["class_acc_min"] == 0.0
+
+
+def test_the_judge_weights_classes_only_when_they_are_imbalanced():
+    from ganzoo.evaluation.evaluator import class_weights
+
+    assert class_weights(torch.tensor([0, 1, 2] * 500), 3) is None  # mnist5k's 500 a class: trained as before
+    assert class_weights(torch.tensor([0] * 140 + [1] * 100), 2) is None  # under 1.5x
+    w = class_weights(torch.tensor([0] * 300 + [1] * 100 + [3] * 50), 4)  # class 2 absent
+    assert w[2] == 0 and float(w.sum()) == pytest.approx(3.0) and float(w[3] / w[0]) == pytest.approx(6.0)  # mean 1 over present classes
+
+
+def test_the_judges_warp_fills_with_the_datas_own_background():
+    from ganzoo.evaluation.evaluator import augment, background
+
+    white = torch.ones(8, 3, 16, 16)
+    white[:, :, 6:10, 6:10] = -1  # a dark mark on white icons
+    fill = background(white)
+    assert fill.shape == (1, 3, 1, 1) and fill.flatten().tolist() == [1.0, 1.0, 1.0]
+    warped = augment(white, torch.Generator().manual_seed(0), fill)
+    assert float(warped[:, :, 0, 0].min()) > 0.99  # corners stay white: shifted in from outside, not black
+    black = -torch.ones(8, 1, 16, 16)
+    assert torch.equal(augment(black, torch.Generator().manual_seed(0), background(black)), black)
+    old = augment(white, torch.Generator().manual_seed(0))  # the default fill is -1, as on digits
+    assert float(old[:, :, 0, 0].min()) < 0  # what the fill fixes: black corners on a white set
