@@ -1,4 +1,5 @@
 """Every failure ``ganzoo doctor`` can name, in one table: :data:`FINDINGS`.
+It is longer than 300 lines as ruff formats it: the table and its detectors belong together.
 
 A finding is one :class:`Check`: a ``detect`` function that reads a run's
 :class:`~ganzoo.diagnosis.evidence.RunEvidence` and returns what it saw as numbers (a

@@ -15,6 +15,7 @@ and the validation of the values (pydantic for options, :func:`_scalars` for see
 
 The text of ``key=value`` and of lists (``train.betas=[0.5,0.999]``) is read by
 :mod:`ganzoo.registry.overrides`; this module validates the values.
+It is longer than 300 lines as ruff formats it: the three jobs of resolve and the stored form share one set of types.
 """
 
 from __future__ import annotations
