@@ -153,3 +153,13 @@ def fill(disk: Path, leave: int) -> None:
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` (relative path -> content): what must stay intact."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+TORCHRUN_TIMEOUT = 180  # seconds: a hang fails the test instead of the CI job
+
+
+def torchrun(*args, env_extra=None, nproc=2):
+    """``python -m torch.distributed.run --standalone --nproc_per_node=NPROC ARGS``, one thread a process, to the end."""
+    env = {**os.environ, "GANZOO_DIST_TIMEOUT": "60", "OMP_NUM_THREADS": "1", **(env_extra or {})}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TORCHRUN_TIMEOUT)

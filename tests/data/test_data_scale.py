@@ -423,7 +423,7 @@ def test_a_streamed_run_killed_mid_epoch_resumes_bit_identical(tmp_path, one_thr
 
 
 def test_two_processes_read_disjoint_shards(tmp_path):
-    from test_distributed import torchrun
+    from helpers import torchrun
 
     root = _folder(tmp_path / "d", {"a": 24, "b": 16})  # 40 images, 5 batches of 8 an epoch
     steps = 7  # into the second epoch

@@ -52,7 +52,8 @@ def test_the_documented_and_example_penalties_refuse_torch_compile(host):
     assert "double_backward = True" in DOCS[start : start + 600]
 
 
-def test_show_lists_every_option_with_type_default_bounds_and_sub_options(capsys):
+def test_show_lists_every_option_with_type_default_bounds_and_sub_options(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # a narrow terminal wraps the option names inside their cells
     assert main(["show", "critic", "dcgan", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     options = {o["key"]: o for o in info["options"]}

@@ -87,8 +87,13 @@ def _cases(variants):
 def test_every_network_and_every_preset_network_is_checked():
     assert {name for name, _, _ in CRITICS} == set(HOST.components("critic"))
     assert {name for name, _, _ in GENERATORS} == set(HOST.components("generator"))
-    labels = {label for _, label, _ in CRITICS + GENERATORS}
-    assert {"preset=default", "preset=seed", "preset=seed-repaired", "preset=r3gan-small"} <= labels
+    checked = {(name, json.dumps(options, sort_keys=True)) for name, _, options in CRITICS + GENERATORS}
+    for preset, entry in presets().items():  # two presets with the same network options share one case
+        for kind in ("critic", "generator"):
+            values = entry.get("set", {})
+            prefix = f"{kind}."
+            options = _small({k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix) and "." not in k[len(prefix) :]})
+            assert (values[kind], json.dumps(options, sort_keys=True)) in checked, (preset, kind)
 
 
 @pytest.mark.parametrize("name,options,size,channels", _cases(CRITICS))
@@ -213,6 +218,8 @@ PARAMS = {
     ("r3gan-small", 32, 3): (68_225, 433_533),
     ("wgan-gp-paper", 28, 1): (344_877, 6_556_871),
     ("wgan-gp-paper", 32, 3): (374_541, 7_540_207),
+    ("colour", 28, 1): (41_761, 1_597_825),
+    ("colour", 32, 3): (173_153, 997_379),
 }
 
 

@@ -6,8 +6,6 @@ drawn for the global batch and sliced per rank.
 """
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from helpers import TINY
+from helpers import TINY, torchrun
 from dist_worker import train_and_dump
 from ganzoo.storage import checkpoint
 from ganzoo import ranks
@@ -47,12 +45,6 @@ CASES = {
     "gp@rank1_skips_penalty": [*BASE, "constraint=gp", "train.steps=1"],
 }
 TIMEOUT = 180  # seconds: a hang fails the test instead of the CI job
-
-
-def torchrun(*args, env_extra=None, nproc=2):
-    env = {**os.environ, "GANZOO_DIST_TIMEOUT": "60", "OMP_NUM_THREADS": "1", **(env_extra or {})}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *args]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
 
 def ganzoo_script():
