@@ -265,16 +265,32 @@ def markdown(scores: dict) -> str:
     return "\n".join(text)
 
 
-def advised(run: Run, out: Path) -> tuple[str, ...] | None:
-    """The run's overrides with the doctor's first change applied (``key=value key=value``), or None
-    when its first finding is ``healthy`` or has no change to try."""
+BUDGET = ("train.steps", "train.max_minutes")  # a change to these asks for more budget: it cannot be tried at the same budget
+
+
+def first_change(run: Run, out: Path) -> str | None:
+    """The doctor's first change for a finished run (``key=value key=value``), or None when its first
+    finding is ``healthy`` or has no change to try."""
     path = out / "runs" / run.id / "doctor.json"
     if not path.exists():
         return None
     findings = json.loads(path.read_text())["findings"]
     if not findings or findings[0]["key"] == "healthy" or not findings[0].get("change"):
         return None
-    return merge(run.overrides, findings[0]["change"].split())
+    return findings[0]["change"]
+
+
+def asks_for_budget(change: str) -> bool:
+    return any(item.partition("=")[0] in BUDGET for item in change.split())
+
+
+def advised(run: Run, out: Path) -> tuple[str, ...] | None:
+    """The run's overrides with the doctor's first change applied, or None when there is none or it
+    asks for more steps or minutes (counted apart: the issue's test is a change at the same budget)."""
+    change = first_change(run, out)
+    if change is None or asks_for_budget(change):
+        return None
+    return merge(run.overrides, change.split())
 
 
 def advice_runs(runs: list[Run], out: Path, seeds: int) -> list[Run]:
@@ -291,9 +307,11 @@ def advice_runs(runs: list[Run], out: Path, seeds: int) -> list[Run]:
 KID = "kid"  # the yardstick's headline distance: a change helped when it lowered it
 
 
-def advice_score(runs: list[Run], out: Path) -> dict:
+def advice_score(runs: list[Run], out: Path, budget_advice: list[dict] | None = None) -> dict:
     """Per advised run: the first finding, the change, KID and class consistency before and after;
-    the share whose KID fell, and the median changes."""
+    the share whose KID fell, and the median changes. ``budget_advice``: the runs whose first change
+    asked for more steps or minutes, listed, not rerun."""
+    budget_advice = budget_advice or []
     rows = []
     for r in runs:
         before, after = out / "runs" / r.id / "eval.json", out / "advice" / "runs" / r.id / "eval.json"
@@ -307,6 +325,7 @@ def advice_score(runs: list[Run], out: Path) -> dict:
     scored = [x for x in rows if "helped" in x]
     return {
         "runs": rows,
+        "budget_advice": budget_advice,
         "scored": len(scored),
         "helped": sum(x["helped"] for x in scored),
         "median_kid_change": median(x["kid_after"] - x["kid_before"] for x in scored) if scored else None,
@@ -317,6 +336,8 @@ def advice_score(runs: list[Run], out: Path) -> dict:
 def advice_markdown(s: dict) -> str:
     n = s["scored"]
     text = [f"advised changes that lowered KID: {s['helped']}/{n}" + (f" ({s['helped'] / n:.0%})" if n else ""), ""]
+    if s.get("budget_advice"):
+        text += [f"not rerun: {len(s['budget_advice'])} runs whose first change asks for more steps or minutes", ""]
     if n:
         text += [f"median change: KID {s['median_kid_change']:+.3f}, class consistency {s['median_class_acc_change']:+.3f}", ""]
     text += ["| run | first finding | change | KID before -> after | class consistency before -> after |", "|---|---|---|---|---|"]
@@ -362,7 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         results = list(pool.map(one, runs))
     if args.advice:
-        scored = advice_score(runs, args.out)
+        budget = [
+            {"id": r.id, "label": r.label, "change": c}
+            for r in pick(plan(), args.slice)
+            if r.seed < args.seeds and (c := first_change(r, args.out)) is not None and asks_for_budget(c)
+        ]
+        scored = advice_score(runs, args.out, budget)
         (target / "advice.json").write_text(json.dumps(scored, indent=1))
         (target / "advice.md").write_text(advice_markdown(scored))
         print(advice_markdown(scored))

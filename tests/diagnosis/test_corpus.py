@@ -76,6 +76,11 @@ def test_advice_reruns_a_run_with_the_doctors_first_change_and_scores_it_by_kid(
         (out / "runs" / run_id / "doctor.json").write_text(json.dumps({"findings": [{"key": key, "change": change}]}))
     advised = corpus.advice_runs(runs, out, seeds=1)
     assert [r.id for r in advised] == ["r0"]  # r1 is healthy, r2's seed is not asked for
+    (out / "runs" / "r0" / "doctor.json").write_text(json.dumps({"findings": [{"key": "out_of_time", "change": "train.steps=90"}]}))
+    assert corpus.advice_runs(runs, out, seeds=1) == []  # more budget cannot be tried at the same budget
+    (out / "runs" / "r0" / "doctor.json").write_text(
+        json.dumps({"findings": [{"key": "x", "change": "train.lr_d=0.005 train.n_critic=2"}]})
+    )
     assert sorted(advised[0].overrides) == ["train.lr_d=0.005", "train.n_critic=2", "train.steps=9"]  # the change replaces; same budget
     for where, kid, acc in (("runs", 2.0, 0.5), ("advice/runs", 1.5, 0.6)):
         (out / where / "r0").mkdir(parents=True, exist_ok=True)
