@@ -9,7 +9,8 @@ Each run is a recipe (:data:`RECIPES`: the default conditional DCGAN and the see
 ``GANZOO_FAULT`` or ``GANZOO_CORPUS_FAULT``) or none (label ``healthy``), for a few seeds. Each is
 trained in a scratch folder, scored by ``ganzoo eval --json`` and read by ``ganzoo doctor --json``;
 only small files are kept under ``--out/runs/RUN_ID/`` (``label.json``, ``doctor.json``,
-``eval.json``, ``summary.json``: the last step line's numbers and the run's speed), never
+``eval.json``, ``summary.json``: the last step line's numbers and the run's speed; ``metrics.jsonl.gz``,
+the run's step lines, so thresholds can be refitted without retraining), never
 checkpoints or images. A run whose ``summary.json`` exists is skipped, so the script resumes.
 
 Scoring (``score.md``, ``score.json``): for each fault, the share of its runs whose first finding is
@@ -23,6 +24,7 @@ the confusion table, label x first finding. Runs are split in two halves by a ha
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -215,6 +217,8 @@ def run_one(run: Run, out: Path, work: Path, evaluate: bool = True, timeout: flo
             result["findings"] = [f["key"] for f in json.loads(doctor.stdout)["findings"]]
         else:
             result["doctor_error"] = doctor.stderr.strip()[-1000:]
+    if (run_dir / "metrics.jsonl").exists():  # kept compressed, so the thresholds can be refitted without retraining
+        (keep / "metrics.jsonl.gz").write_bytes(gzip.compress((run_dir / "metrics.jsonl").read_bytes(), mtime=0))
     result["seconds_total"] = round(time.perf_counter() - started, 2)
     (keep / "summary.json").write_text(json.dumps(result, indent=1))
     shutil.rmtree(run_dir, ignore_errors=True)  # checkpoints and images are not kept

@@ -36,7 +36,11 @@ def test_a_slice_of_the_corpus_is_named_by_the_doctor(tmp_path):
         assert x["train_rc"] == 0, x.get("train_error")
         assert x["findings"] and x["findings"][0] in run.expect, (run.label, x["findings"])
         kept = sorted(p.name for p in (tmp_path / "out" / "runs" / run.id).iterdir())
-        assert kept == ["doctor.json", "label.json", "summary.json"]  # small files only: no checkpoint, no image
+        assert kept == ["doctor.json", "label.json", "metrics.jsonl.gz", "summary.json"]  # small files only: no checkpoint, no image
+        import gzip
+
+        lines = gzip.decompress((tmp_path / "out" / "runs" / run.id / "metrics.jsonl.gz").read_bytes()).decode().splitlines()
+        assert sum("loss_d" in json.loads(line) for line in lines) == x["steps"]  # every step line kept
         assert not (tmp_path / "work" / run.id).exists()
     scores = corpus.score(results, runs)["all"]
     assert all(row["named_first"] == row["runs"] == 1 for row in scores["labels"].values())
