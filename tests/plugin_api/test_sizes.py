@@ -49,6 +49,13 @@ def _small(options: dict) -> dict:
     return out
 
 
+def _preset_options(kind: str, values: dict) -> dict:
+    """A preset's options of its ``kind`` network (its own keys only: ``critic.norm.affine`` belongs to
+    the normaliser), at test widths."""
+    prefix = f"{kind}."
+    return _small({k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix) and "." not in k[len(prefix) :]})
+
+
 def _variants(kind: str) -> list[tuple[str, str, dict]]:
     """(network, label, options): each registered network at its defaults, and with the options of
     every preset that picks it (the network's own keys only: ``critic.norm.affine`` belongs to the
@@ -62,8 +69,7 @@ def _variants(kind: str) -> list[tuple[str, str, dict]]:
         name = values.get(kind)
         if name not in HOST.components(kind):
             continue
-        prefix = f"{kind}."
-        options = _small({k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix) and "." not in k[len(prefix) :]})
+        options = _preset_options(kind, values)
         key = (name, json.dumps(options, sort_keys=True))
         if key not in seen:
             seen.add(key)
@@ -91,9 +97,7 @@ def test_every_network_and_every_preset_network_is_checked():
     for preset, entry in presets().items():  # two presets with the same network options share one case
         for kind in ("critic", "generator"):
             values = entry.get("set", {})
-            prefix = f"{kind}."
-            options = _small({k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix) and "." not in k[len(prefix) :]})
-            assert (values[kind], json.dumps(options, sort_keys=True)) in checked, (preset, kind)
+            assert (values[kind], json.dumps(_preset_options(kind, values), sort_keys=True)) in checked, (preset, kind)
 
 
 @pytest.mark.parametrize("name,options,size,channels", _cases(CRITICS))
